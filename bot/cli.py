@@ -3,18 +3,94 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .privacy import MaskingFilter
 
 __all__ = ["main"]
 
 
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(MaskingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given = {key: getattr(args, key, None) for key in ("host", "port", "db")}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    return Settings(**overrides)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    _setup_logging(settings.log_level)
+    app = create_app(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"民事直说 正在启动：居民聊天页 {base}/chat  健康检查 {base}/healthz", flush=True)
+    print(f"数据库：{settings.db}（按 Ctrl+C 停止）", flush=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _run_chat(args: argparse.Namespace) -> int:
+    from .channels.terminal import TerminalChannel
+    from .runtime import open_runtime
+
+    settings = _settings(args)
+    _setup_logging("WARNING")
+    user = args.user or getpass.getuser()
+
+    async def session() -> None:
+        async with open_runtime(settings) as rt:
+            channel = TerminalChannel(user)
+            rt.dispatcher.register(channel)
+            existing = await rt.store.conversation(channel.name, user)
+            await channel.run(rt.dispatcher.receive, existing is not None)
+
+    asyncio.run(session())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from faq.cli import register as register_faq
+
     from handoff.cli import register as register_centers
 
     parser = argparse.ArgumentParser(prog="minshi", description="民事直说 — 群众说事，调解到家")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the service (web chat on http://127.0.0.1:8080/chat)"
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--db", type=Path, help="SQLite database file (default data/minshi.db)")
+    serve.set_defaults(run=_run_serve)
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--db", type=Path, help="SQLite database file (default data/minshi.db)")
+    chat.add_argument("--user", help="resident id for this terminal (default: your login name)")
+    chat.set_defaults(run=_run_chat)
+
     register_faq(commands)
     register_centers(commands)
     return parser
@@ -23,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code = args.run(args)
-    return int(code or 0)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

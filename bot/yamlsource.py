@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Problem", "YamlMap", "YamlList", "YamlSourceError", "load_yaml", "line_of"]
+__all__ = ["Problem", "YamlList", "YamlMap", "YamlSourceError", "line_of", "load_yaml"]
 
 
 @dataclass(frozen=True, order=True)
@@ -102,7 +102,7 @@ def load_yaml(path: Path | str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlSourceError([Problem(str(path), 0, f"cannot read file: {exc}")]) from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

@@ -1,0 +1,153 @@
+"""Versioned schema migrations, applied in order at start-up.
+
+Each migration is a list of statements; ``{pk}`` stands for the dialect's
+auto-incrementing primary key. A migration never changes once released:
+new needs get a new version at the end of ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._database import Database
+
+__all__ = ["MIGRATIONS", "migrate", "schema_version"]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "conversations, inbound/outbound messages, cases and their audit trail",
+        [
+            """CREATE TABLE conversations (
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                data TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (channel, user_id)
+            )""",
+            # Every message a resident sends, stored before it is processed.
+            """CREATE TABLE inbound (
+                id {pk},
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                platform_msg_id TEXT,
+                kind TEXT NOT NULL,
+                body TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                processed_at TEXT,
+                UNIQUE (channel, platform_msg_id)
+            )""",
+            "CREATE INDEX inbound_by_user ON inbound (channel, user_id, id)",
+            "CREATE INDEX inbound_unprocessed ON inbound (processed_at)",
+            # Every message the service sends to a resident, delivered or not.
+            """CREATE TABLE outbound (
+                id {pk},
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                inbound_id INTEGER REFERENCES inbound (id),
+                body TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                delivered_at TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX outbound_by_user ON outbound (channel, user_id, id)",
+            "CREATE INDEX outbound_by_inbound ON outbound (inbound_id)",
+            """CREATE TABLE cases (
+                id {pk},
+                number TEXT UNIQUE,
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                category TEXT NOT NULL,
+                description TEXT NOT NULL,
+                region_code TEXT NOT NULL,
+                location_text TEXT NOT NULL,
+                location_method TEXT NOT NULL,
+                lat REAL,
+                lon REAL,
+                phone TEXT,
+                center_id TEXT NOT NULL,
+                center_name TEXT NOT NULL,
+                level TEXT NOT NULL,
+                status TEXT NOT NULL,
+                urgent INTEGER NOT NULL DEFAULT 0,
+                transcript_from INTEGER REFERENCES inbound (id),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                due_at TEXT NOT NULL,
+                resolved_at TEXT,
+                outcome TEXT
+            )""",
+            "CREATE INDEX cases_by_user ON cases (channel, user_id, id)",
+            "CREATE INDEX cases_by_center ON cases (center_id, status)",
+            # What the resident and the mediators said about one case.
+            """CREATE TABLE case_messages (
+                id {pk},
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                author TEXT NOT NULL,
+                body TEXT NOT NULL,
+                attachments TEXT NOT NULL DEFAULT '[]',
+                inbound_id INTEGER REFERENCES inbound (id),
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX case_messages_by_case ON case_messages (case_id, id)",
+            # Append-only audit trail: one row per case transition.
+            """CREATE TABLE case_events (
+                id {pk},
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                kind TEXT NOT NULL,
+                from_status TEXT,
+                to_status TEXT,
+                actor TEXT NOT NULL,
+                detail TEXT NOT NULL DEFAULT '{{}}',
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX case_events_by_case ON case_events (case_id, id)",
+            # Questions the FAQ could not answer, for the admins.
+            """CREATE TABLE faq_misses (
+                id {pk},
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                query TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                best_id TEXT,
+                best_score REAL,
+                created_at TEXT NOT NULL
+            )""",
+        ],
+    ),
+]
+
+
+async def schema_version(db: Database) -> int:
+    """The newest applied migration (the table exists once ``migrate`` ran)."""
+    row = await db.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
+    return int(row["v"] or 0) if row else 0
+
+
+async def migrate(db: Database) -> int:
+    """Bring the schema up to the newest version; return that version."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    current = await schema_version(db)
+    newest = current
+    for version, description, statements in MIGRATIONS:
+        if version <= current:
+            continue
+        async with db.transaction() as tx:
+            for statement in statements:
+                await tx.execute(statement.format(pk=db.dialect.serial_pk))
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, description, applied_at)"
+                " VALUES (?, ?, CURRENT_TIMESTAMP)",
+                (version, description),
+            )
+        log.info("database migrated to version %s: %s", version, description)
+        newest = version
+    return newest

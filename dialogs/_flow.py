@@ -1,0 +1,99 @@
+"""The pieces every dialog step works with: the turn, the step, the services.
+
+A step is a pair of small async functions: ``prompt`` says what the step
+asks for (it reads only ``turn.data``, so 返回 can ask again), and
+``handle`` consumes the resident's message and returns the name of the
+next step, or None to stay. The table of steps is declared once, in
+``dialogs.flows``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._model import Choice, Inbound, Outbound
+from ._texts import Texts
+
+if TYPE_CHECKING:
+    from bot.storage import Writes
+    from faq import FaqEntry, MatchResult
+    from handoff import CenterDirectory
+
+__all__ = ["FaqLookup", "Services", "Step", "Turn"]
+
+
+class FaqLookup(Protocol):
+    """What the dialogs need from the FAQ engine."""
+
+    def match(self, text: str) -> MatchResult: ...
+    def entry(self, entry_id: str) -> FaqEntry | None: ...
+    def categories(self) -> dict[str, str]: ...
+    def category_keywords(self) -> dict[str, tuple[str, ...]]: ...
+    def article_text(self, citation: Any) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a step may use besides the turn itself."""
+
+    faq: FaqLookup
+    centers: CenterDirectory
+    texts: Texts
+    clock: Callable[[], datetime]
+    deadline_hours: dict[str, int]
+    max_description_messages: int = 20
+    max_attachments: int = 10
+
+
+@dataclass
+class Turn:
+    """One resident message being handled, and what we answer."""
+
+    msg: Inbound
+    inbound_id: int
+    state: str
+    data: dict[str, Any]
+    writes: Writes
+    services: Services
+    now: datetime
+    replies: list[Outbound] = field(default_factory=list)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.services.texts(key, **values)
+
+    def say(self, text: str, choices: list[Choice] | tuple[Choice, ...] = ()) -> None:
+        """Queue a reply; its choices become what a typed number or label means."""
+        self.replies.append(Outbound(text=text, choices=tuple(choices)))
+        if choices:
+            self.data["_choices"] = [[c.label, c.payload] for c in choices]
+
+    @property
+    def text(self) -> str:
+        return self.msg.text.strip() if self.msg.kind == "text" else ""
+
+    @property
+    def payload(self) -> str:
+        return self.msg.payload if self.msg.kind == "choice" else ""
+
+    def form(self, name: str) -> dict[str, Any]:
+        """The data a multi-step form collected so far (created on first use)."""
+        return self.data.setdefault(name, {})
+
+
+Prompt = Callable[[Turn], Awaitable[None]]
+Handle = Callable[[Turn], Awaitable[str | None]]
+Back = str | Callable[[Turn], str] | None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    prompt: Prompt
+    handle: Handle
+    back: Back = None  # where 返回 leads; None: nowhere (the menu)
+
+    def back_target(self, turn: Turn) -> str | None:
+        return self.back(turn) if callable(self.back) else self.back

@@ -1,0 +1,115 @@
+"""我的事项: the resident's cases, and adding a message to an open one."""
+
+from __future__ import annotations
+
+from handoff import Case
+
+from .._flow import Turn
+from .._model import Choice
+from .._states import CASE_ADD, MENU
+from ._common import menu_choices, to_menu
+from ._display import format_time
+
+__all__ = ["add_handle", "add_prompt", "list_handle", "list_prompt"]
+
+_LIST_LIMIT = 10
+
+
+def _line(turn: Turn, case: Case) -> str:
+    return turn.t(
+        "cases.item",
+        number=case.number,
+        category=turn.services.faq.categories().get(case.category, case.category),
+        status=turn.t(f"cases.status.{case.status.value}"),
+        center=case.center_name,
+    )
+
+
+async def list_prompt(turn: Turn) -> None:
+    """Lists the resident's cases and offers the open ones."""
+    cases = await turn.writes.cases_for_resident(turn.msg.channel, turn.msg.user_id)
+    if not cases:
+        turn.say(
+            turn.t("cases.none"),
+            [Choice(turn.t("menu.report"), "menu:report"), to_menu(turn)],
+        )
+        return
+    shown = cases[:_LIST_LIMIT]
+    lines = [turn.t("cases.list_title")] + [_line(turn, c) for c in shown]
+    open_cases = [c for c in shown if c.status.is_open]
+    if open_cases:
+        lines.append(turn.t("cases.pick_prompt"))
+    choices = [Choice(c.number, f"case:{c.number}") for c in open_cases]
+    turn.say("\n".join(lines), [*choices, to_menu(turn)])
+
+
+async def _own_case(turn: Turn, number: str) -> Case | None:
+    """The case with this number if it belongs to this resident (else None)."""
+    case = await turn.writes.case_by_number(number)
+    if case is None or (case.channel, case.user_id) != (turn.msg.channel, turn.msg.user_id):
+        return None
+    return case
+
+
+async def list_handle(turn: Turn) -> str | None:
+    number = turn.payload.removeprefix("case:") if turn.payload.startswith("case:") else turn.text
+    case = await _own_case(turn, number.upper()) if number else None
+    if case is not None:
+        if not case.status.is_open:
+            turn.say(turn.t("cases.closed"), menu_choices(turn))
+            turn.state = MENU
+            return None
+        turn.data["case"] = case.number
+        return CASE_ADD
+    turn.say(turn.t("cases.hint"))
+    return None
+
+
+def _done(turn: Turn) -> list[Choice]:
+    return [Choice(turn.t("cases.done"), "case:done")]
+
+
+async def add_prompt(turn: Turn) -> None:
+    """Shows the case and asks for what to add."""
+    case = await _own_case(turn, turn.data.get("case", ""))
+    if case is None:
+        turn.say(turn.t("cases.hint"), [to_menu(turn)])
+        return
+    detail = turn.t(
+        "cases.detail",
+        number=case.number,
+        category=turn.services.faq.categories().get(case.category, case.category),
+        status=turn.t(f"cases.status.{case.status.value}"),
+        center=case.center_name,
+        center_phone=_center_phone(turn, case),
+        created=format_time(case.created_at),
+    )
+    turn.say(detail + "\n" + turn.t("cases.add_prompt"), _done(turn))
+
+
+def _center_phone(turn: Turn, case: Case) -> str:
+    center = turn.services.centers.center(case.center_id)
+    return center.phone if center else "—"
+
+
+async def add_handle(turn: Turn) -> str | None:
+    if turn.payload == "case:done" or turn.text == turn.t("cases.done"):
+        turn.data.pop("case", None)
+        return MENU
+    case = await _own_case(turn, turn.data.get("case", ""))
+    if case is None:
+        return MENU
+    if not case.status.is_open:
+        turn.say(turn.t("cases.closed"), menu_choices(turn))
+        turn.data.pop("case", None)
+        turn.state = MENU
+        return None
+    attachments = [{"kind": a.kind, "ref": a.ref, "name": a.name} for a in turn.msg.attachments]
+    if not turn.text and not attachments:
+        turn.say(turn.t("cases.add_hint"), _done(turn))
+        return None
+    await turn.writes.add_case_message(
+        case.id, "resident", turn.text, attachments, turn.inbound_id, turn.now
+    )
+    turn.say(turn.t("cases.added", number=case.number), _done(turn))
+    return None

@@ -1,0 +1,113 @@
+"""Nothing is lost or done twice: restarts, retries, late messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from bot.config import Settings
+from dialogs import Inbound, Outbound
+
+from .conftest import Clock, Resident, Service, rows, run_service
+from .test_report import ZHANGYE_VILLAGE, describe, pick_place, start_report
+
+
+async def test_a_new_process_continues_the_conversation(settings: Settings, clock: Clock) -> None:
+    async with (
+        run_service(settings, clock) as first,
+        httpx.AsyncClient(base_url=first.base_url, trust_env=False) as client,
+    ):
+        token = (await client.post("/api/chat/session")).json()["token"]
+        resident = Resident(client, token)
+        await start_report(resident)
+        await describe(resident, "邻居把排水沟堵了")
+        await resident.tap("按地区选")
+        await resident.tap(ZHANGYE_VILLAGE[0])
+    # The service stopped mid-dialog; a new one opens the same database file.
+    async with (
+        run_service(settings, clock) as second,
+        httpx.AsyncClient(base_url=second.base_url, trust_env=False) as client,
+    ):
+        resident = Resident(client, token)
+        history = (await client.get("/api/chat/messages", headers=resident.headers)).json()[
+            "messages"
+        ]
+        resident.replies = [m for m in history if m["from"] == "bot"][-1:]
+        await resident.tap(ZHANGYE_VILLAGE[1])
+        assert "请选村" in resident.text
+        await resident.tap(ZHANGYE_VILLAGE[2])
+        await resident.tap("跳过")
+        assert "邻居把排水沟堵了" in resident.text
+        await resident.tap("确认提交")
+        assert "已提交" in resident.text
+
+
+async def test_a_retried_message_is_processed_once(resident: Resident, service: Service) -> None:
+    await start_report(resident)
+    first = await resident.post({"id": "client-42", "text": "邻居家的牛跑进我家地里"})
+    again = await resident.post({"id": "client-42", "text": "邻居家的牛跑进我家地里"})
+    assert again == first  # the same replies, not a second "第 2 条"
+    db = service.runtime.settings.db
+    stored = rows(db, "SELECT COUNT(*) AS n FROM inbound WHERE platform_msg_id = 'client-42'")
+    assert stored[0]["n"] == 1
+    await resident.tap("说完了")
+    await pick_place(resident, *ZHANGYE_VILLAGE)
+    await resident.tap("跳过")
+    await resident.tap("确认提交")
+    case = rows(db, "SELECT description FROM cases")[0]
+    assert case["description"] == "邻居家的牛跑进我家地里"
+
+
+async def test_messages_are_stored_before_they_are_processed(
+    settings: Settings, clock: Clock
+) -> None:
+    """A message stored but not processed (a crash) is finished at the next start."""
+    from bot.runtime import open_runtime
+
+    async with open_runtime(settings, clock=clock) as rt, rt.store.transaction() as w:
+        await w.record_inbound(
+            Inbound(channel="web", user_id="u1", kind="text", text="/start"), clock()
+        )
+    async with open_runtime(settings, clock=clock) as rt:
+        replies = await rt.store.outbound_after("web", "u1", 0)
+        assert replies and "民事直说" in replies[0].body["text"]
+        assert await rt.store.unprocessed_inbound() == []
+
+
+async def test_late_messages_arrive_on_the_event_stream(
+    resident: Resident, service: Service
+) -> None:
+    await resident.say("/start")
+    seen_up_to = max(r["id"] for r in resident.replies)
+    user_id = rows(service.runtime.settings.db, "SELECT user_id FROM conversations")[0]["user_id"]
+    received: list[dict[str, object]] = []
+
+    async def listen() -> None:
+        url = f"/api/chat/events?token={resident.token}&after={seen_up_to}"
+        async with resident.client.stream("GET", url) as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    return
+
+    task = asyncio.create_task(listen())
+    await asyncio.sleep(0.2)
+    await service.runtime.dispatcher.push(
+        "web", user_id, Outbound("调解员：您好，我是沙井镇的调解员。")
+    )
+    await asyncio.wait_for(task, 5)
+    assert received[0]["text"] == "调解员：您好，我是沙井镇的调解员。"
+
+
+async def test_event_stream_replays_what_was_missed(resident: Resident, service: Service) -> None:
+    await resident.say("/start")
+    first_id = resident.replies[0]["id"]
+    async with resident.client.stream(
+        "GET", f"/api/chat/events?token={resident.token}", headers={"Last-Event-ID": str(first_id)}
+    ) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("id: "):
+                assert int(line[4:]) > first_id
+                break

@@ -1,0 +1,30 @@
+"""Phone and ID numbers never show in full outside the mediator's view."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.privacy import MaskingFilter, mask_phone, mask_sensitive, valid_mobile
+
+
+def test_phone_masking() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone(None) == ""
+    assert valid_mobile("19912345678") and not valid_mobile("12345678901")
+
+
+def test_numbers_inside_text_are_masked() -> None:
+    text = "我的电话13812345678，身份证620702199001011234"
+    masked = mask_sensitive(text)
+    assert "13812345678" not in masked and "138****5678" in masked
+    assert "620702199001011234" not in masked and masked.endswith("620702********4")
+
+
+def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("minshi.test")
+    logger.addFilter(MaskingFilter())
+    with caplog.at_level(logging.INFO, logger="minshi.test"):
+        logger.info("resident %s called", "13812345678")
+    assert "13812345678" not in caplog.text and "138****5678" in caplog.text
