@@ -44,6 +44,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
+        timeout_graceful_shutdown=3,  # web chat event streams stay open until closed
         log_level=settings.log_level.lower(),
         log_config=None,
     )
@@ -72,7 +73,6 @@ def _run_chat(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from faq.cli import register as register_faq
-
     from handoff.cli import register as register_centers
 
     parser = argparse.ArgumentParser(prog="minshi", description="民事直说 — 群众说事，调解到家")
@@ -97,12 +97,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from faq import FaqLoadError
+
+    from .yamlsource import YamlSourceError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except (FaqLoadError, YamlSourceError) as exc:
+        # A broken admin-edited file at start-up: say where, not a traceback.
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("minshi: cannot start until these problems are fixed", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "MINSHI_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"minshi: setting {name}: {error['msg']}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -65,10 +65,8 @@ class Turn:
         return self.services.texts(key, **values)
 
     def say(self, text: str, choices: list[Choice] | tuple[Choice, ...] = ()) -> None:
-        """Queue a reply; its choices become what a typed number or label means."""
+        """Queue a reply; the engine remembers the last one's choices for typed picks."""
         self.replies.append(Outbound(text=text, choices=tuple(choices)))
-        if choices:
-            self.data["_choices"] = [[c.label, c.payload] for c in choices]
 
     @property
     def text(self) -> str:

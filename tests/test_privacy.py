@@ -28,3 +28,10 @@ def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="minshi.test"):
         logger.info("resident %s called", "13812345678")
     assert "13812345678" not in caplog.text and "138****5678" in caplog.text
+
+
+def test_web_chat_tokens_in_access_logs_are_hidden() -> None:
+    line = '127.0.0.1 - "GET /api/chat/events?token=abcDEF_123-x&after=3 HTTP/1.1" 200'
+    assert (
+        mask_sensitive(line) == '127.0.0.1 - "GET /api/chat/events?token=***&after=3 HTTP/1.1" 200'
+    )

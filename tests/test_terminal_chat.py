@@ -8,17 +8,23 @@ import sys
 from pathlib import Path
 
 
-def chat(db: Path, *lines: str) -> str:
+def minshi(*args: str, stdin: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``minshi`` command with only the given MINSHI_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINSHI_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--db", str(db), "--user", "admin"],
-        input="\n".join(lines) + "\n",
+    env.update({f"MINSHI_{key.upper()}": value for key, value in settings.items()})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
         env=env,
         check=False,
     )
+
+
+def chat(db: Path, *lines: str) -> str:
+    result = minshi("chat", "--db", str(db), "--user", "admin", stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -54,3 +60,17 @@ def test_terminal_conversation_survives_a_restart(tmp_path: Path) -> None:
 def test_terminal_answers_a_question(tmp_path: Path) -> None:
     out = chat(tmp_path / "chat.db", "工地包工头跑了工钱找谁要")
     assert "法律依据" in out or "您想问的是不是" in out
+
+
+def test_broken_centers_file_stops_start_up_with_file_and_line(tmp_path: Path) -> None:
+    centers = tmp_path / "centers.yaml"
+    centers.write_text("regions:\n  - code: [unclosed\n", encoding="utf-8")
+    result = minshi("chat", "--db", str(tmp_path / "x.db"), centers_file=str(centers))
+    assert result.returncode == 1
+    assert f"{centers}:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_setting_is_named(tmp_path: Path) -> None:
+    result = minshi("serve", "--db", str(tmp_path / "x.db"), port="eighty")
+    assert result.returncode == 1
+    assert "MINSHI_PORT" in result.stderr and "Traceback" not in result.stderr

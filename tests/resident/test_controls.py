@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from .conftest import Resident, Service, rows
-from .test_report import ZHANGYE_VILLAGE, describe, pick_place, start_report
+from .test_report import ZHANGYE_VILLAGE, describe, pick_place, start_report, submit_case
 
 
 def state_of(service: Service) -> str:
@@ -73,8 +73,7 @@ async def to_confirm(r: Resident) -> None:
 
 
 async def to_cases(r: Resident) -> None:
-    await to_confirm(r)
-    await r.tap("确认提交")
+    await submit_case(r, "邻居堵路")
     await r.tap("我的事项")
 
 

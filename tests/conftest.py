@@ -1,0 +1,28 @@
+"""Fixtures every test folder shares: settings, a frozen clock, a running service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+
+from .support import Clock, Service, run_service
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db=tmp_path / "minshi.db", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def service(settings: Settings, clock: Clock) -> AsyncIterator[Service]:
+    async with run_service(settings, clock) as svc:
+        yield svc
