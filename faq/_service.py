@@ -1,0 +1,194 @@
+"""The FAQ as the running service sees it: load once, match, reload on edits.
+
+Admins edit FAQ files while the service runs. A watcher task polls the
+files' modification times; on a change it reads and rebuilds in a thread
+(``asyncio.to_thread``), so matching never waits on disk or jieba, and swaps
+the new matcher in at once. A broken edit is logged problem by problem as
+``file:line: message`` and the last good FAQ keeps serving. The law texts
+are read once: they change with a release, not with an admin's edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from faq._laws import LawLibrary
+from faq._loader import DEFAULT_FAQ_DIR, FaqData, faq_sources, load_faq
+from faq._matcher import Matcher
+from faq._model import Citation, FaqEntry, FaqLoadError, MatchResult
+
+__all__ = ["FaqService"]
+
+log = logging.getLogger("faq")
+
+_Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    data: FaqData
+    matcher: Matcher
+    by_id: dict[str, FaqEntry]
+    signature: _Signature
+
+
+class FaqService:
+    """The loaded FAQ with its matcher, kept current while the service runs."""
+
+    def __init__(
+        self,
+        faq_dir: Path | None = None,
+        law_dir: Path | None = None,
+        *,
+        reload_interval: float = 2.0,
+    ) -> None:
+        assert reload_interval > 0, f"reload_interval must be positive, not {reload_interval!r}"
+        self.faq_dir = Path(faq_dir) if faq_dir is not None else DEFAULT_FAQ_DIR
+        self.law_dir = law_dir
+        self.reload_interval = reload_interval
+        self.version = 0  # increments on each successful (re)load
+        self._laws: LawLibrary | None = None
+        self._loaded: _Loaded | None = None
+        self._failed: _Signature | None = None  # a broken edit already reported
+        self._task: asyncio.Task[None] | None = None
+
+    # -- loading --------------------------------------------------------
+
+    def _signature(self) -> _Signature:
+        stamps = []
+        for path in faq_sources(self.faq_dir) if self.faq_dir.is_dir() else []:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
+
+    def _read(self, signature: _Signature) -> _Loaded:
+        # The signature is taken before reading: an edit made while reading
+        # shows up as a newer signature at the next poll and is read then.
+        if self._laws is None:
+            self._laws = LawLibrary.load(self.law_dir)
+        data = load_faq(self.faq_dir, self._laws)
+        matcher = Matcher(data.entries, data.synonyms, data.legal_words)
+        return _Loaded(data, matcher, {e.id: e for e in data.entries}, signature)
+
+    def load(self) -> None:
+        """Read the FAQ; raise FaqLoadError (with .problems) when it is broken."""
+        self._install(self._read(self._signature()))
+
+    def _install(self, loaded: _Loaded) -> None:
+        self._loaded = loaded
+        self._failed = None
+        self.version += 1
+        log.info(
+            "FAQ loaded: %d entries from %s (version %d)",
+            len(loaded.data.entries),
+            self.faq_dir,
+            self.version,
+        )
+
+    def _changed(self) -> _Signature | None:
+        """The files' signature if it differs from the FAQ served and from a known broken edit."""
+        signature = self._signature()
+        current = self._loaded.signature if self._loaded else None
+        return signature if signature not in (current, self._failed) else None
+
+    def reload(self) -> bool:
+        """Reload if the files changed; False (and the old FAQ kept) if the edit is broken."""
+        signature = self._signature()
+        if self._loaded is not None and signature == self._loaded.signature:
+            return True
+        if signature == self._failed:
+            return False
+        try:
+            self._install(self._read(signature))
+        except FaqLoadError as exc:
+            self._report(exc, signature)
+            return False
+        return True
+
+    def _report(self, exc: FaqLoadError, signature: _Signature) -> None:
+        self._failed = signature
+        for problem in exc.problems:
+            log.error("%s", problem)
+        log.error(
+            "FAQ edit not loaded (%d problem(s)); still serving version %d",
+            len(exc.problems),
+            self.version,
+        )
+
+    # -- serving --------------------------------------------------------
+
+    @property
+    def _current(self) -> _Loaded:
+        if self._loaded is None:
+            msg = "FaqService.load() has not been called"
+            raise RuntimeError(msg)
+        return self._loaded
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._current.matcher
+
+    @property
+    def entries(self) -> tuple[FaqEntry, ...]:
+        return self._current.data.entries
+
+    def match(self, text: str) -> MatchResult:
+        """Match a resident's question; pure CPU, no I/O."""
+        return self._current.matcher.match(text)
+
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        return self._current.by_id.get(entry_id)
+
+    def categories(self) -> dict[str, str]:
+        """slug → Chinese name, in file order."""
+        return {slug: c.name for slug, c in self._current.data.categories.items()}
+
+    def category_keywords(self) -> dict[str, tuple[str, ...]]:
+        return {slug: c.keywords for slug, c in self._current.data.categories.items()}
+
+    def article_text(self, citation: Citation) -> str | None:
+        """The cited article's text, for quoting under an answer."""
+        if self._laws is None:
+            self._laws = LawLibrary.load(self.law_dir)
+        return self._laws.article_text(citation)
+
+    # -- watching -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load if not loaded yet, then watch the files for edits."""
+        if self._loaded is None:
+            await asyncio.to_thread(self.load)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch(), name="faq-reload")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.reload_interval)
+            signature = await asyncio.to_thread(self._changed)
+            if signature is None:
+                continue
+            try:
+                loaded = await asyncio.to_thread(self._read, signature)
+            except FaqLoadError as exc:
+                self._report(exc, signature)
+                continue
+            except Exception:
+                # Whatever went wrong, the watcher must outlive it.
+                log.exception("FAQ reload failed; still serving version %d", self.version)
+                self._failed = signature
+                continue
+            self._install(loaded)
