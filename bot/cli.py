@@ -71,6 +71,32 @@ def _run_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+_MISS_REASONS = {"no_match": "答不了", "none_of_these": "都不是", "not_helpful": "没用"}
+
+
+def _run_faq_misses(args: argparse.Namespace) -> int:
+    from .storage import Database, Store, migrate
+
+    settings = _settings(args)
+
+    async def read() -> list[str]:
+        async with Database(settings.db) as db:
+            await migrate(db)
+            misses = await Store(db).faq_misses(args.limit)
+        return [
+            f"{m.count:>5}  {_MISS_REASONS.get(m.reason, m.reason)}  "
+            f"{m.best_id or '-'}"
+            + (f" ({m.best_score:.2f})" if m.best_score is not None else "")
+            + f"  {m.query}"
+            for m in misses
+        ]
+
+    lines = asyncio.run(read())
+    print("次数  原因  最接近的条目  问题" if lines else "还没有答不了的问题。")
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from faq.cli import register as register_faq
     from handoff.cli import register as register_centers
@@ -91,7 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", help="resident id for this terminal (default: your login name)")
     chat.set_defaults(run=_run_chat)
 
-    register_faq(commands)
+    faq_commands = register_faq(commands)
+    misses = faq_commands.add_parser(
+        "misses", help="questions the FAQ could not answer or residents marked 没用, counted"
+    )
+    misses.add_argument("--db", type=Path, help="SQLite database file (default data/minshi.db)")
+    misses.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
+    misses.set_defaults(run=_run_faq_misses)
     register_centers(commands)
     return parser
 

@@ -17,8 +17,8 @@ from faq._model import FaqLoadError
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
-    """Add ``faq`` with its sub-commands to the ``minshi`` parser."""
+def register(subparsers: Any) -> Any:
+    """Add ``faq`` with its sub-commands to the ``minshi`` parser; return them for more."""
     faq = subparsers.add_parser("faq", help="check, try and evaluate the FAQ")
     commands = faq.add_subparsers(dest="faq_command", required=True, metavar="COMMAND")
 
@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     _faq_options(ev)
     ev.set_defaults(run=run_eval)
+    return commands
 
 
 def _faq_options(parser: argparse.ArgumentParser) -> None:

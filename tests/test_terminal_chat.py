@@ -74,3 +74,11 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
     result = minshi("serve", "--db", str(tmp_path / "x.db"), port="eighty")
     assert result.returncode == 1
     assert "MINSHI_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_admin_sees_unanswered_questions_counted(tmp_path: Path) -> None:
+    db = tmp_path / "chat.db"
+    chat(db, "明天会宁下雨不", "明天会宁下雨不")
+    result = minshi("faq", "misses", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "    2  答不了" in result.stdout and "明天会宁下雨不" in result.stdout

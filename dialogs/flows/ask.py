@@ -39,11 +39,13 @@ async def answer(turn: Turn, query: str) -> str | None:
     best = result.candidates[0] if result.candidates else None
     turn.data["ask"] = {"query": query}
     if result.decision == Decision.ANSWER and best:
+        turn.data["ask"]["score"] = best.score
         _show_answer(turn, best.entry.id)
         return ASK_FEEDBACK
     if result.decision == Decision.SUGGEST and result.candidates:
-        turn.data["ask"]["candidates"] = [c.entry.id for c in result.candidates[:3]]
-        turn.data["ask"]["best_score"] = best.score if best else None
+        shown = result.candidates[:3]
+        turn.data["ask"]["candidates"] = [c.entry.id for c in shown]
+        turn.data["ask"]["scores"] = {c.entry.id: c.score for c in shown}
         return ASK_PICK
     await _no_match(turn, "no_match", best.entry.id if best else None, best.score if best else None)
     return None
@@ -90,12 +92,13 @@ async def pick_prompt(turn: Turn) -> None:
 async def pick_handle(turn: Turn) -> str | None:
     ask = turn.data.get("ask", {})
     if turn.payload == "faq:none":
-        candidates = ask.get("candidates") or [None]
-        await _no_match(turn, "none_of_these", candidates[0], ask.get("best_score"))
+        best = (ask.get("candidates") or [None])[0]
+        await _no_match(turn, "none_of_these", best, ask.get("scores", {}).get(best))
         return None
     if turn.payload.startswith("faq:"):
         entry_id = turn.payload.removeprefix("faq:")
         if entry_id in ask.get("candidates", []):
+            ask["score"] = ask.get("scores", {}).get(entry_id)
             _show_answer(turn, entry_id)
             return ASK_FEEDBACK
     if turn.text:
@@ -129,7 +132,7 @@ async def feedback_handle(turn: Turn) -> str | None:
             ask.get("query", ""),
             "not_helpful",
             entry.id if entry else None,
-            None,
+            ask.get("score"),
             turn.now,
         )
         turn.say(turn.t("ask.not_helpful_ack"))
