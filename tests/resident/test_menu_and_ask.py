@@ -70,9 +70,7 @@ async def test_unhelpful_answer_is_logged_and_leads_to_a_mediator(
     await resident.tap("没解决")
     assert "调解员" in resident.text
     assert "说完了" in resident.labels  # straight to the description, category known
-    misses = rows(
-        service.runtime.settings.db, "SELECT reason, best_id, best_score FROM faq_misses"
-    )
+    misses = rows(service.runtime.settings.db, "SELECT reason, best_id, best_score FROM faq_misses")
     assert misses[0]["reason"] == "not_helpful"
     assert misses[0]["best_id"] == "neighbor-right-of-way"
     assert 0 < misses[0]["best_score"] <= 1
