@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     db: Path = Path("data/minshi.db")
+    attachments_dir: Path = Path("data/attachments")  # photos residents send
     db_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$")
     faq_dir: Path | None = None  # None: the FAQ shipped with the service
     faq_reload_seconds: float = Field(2.0, gt=0)

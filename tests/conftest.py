@@ -14,7 +14,9 @@ from .support import Clock, Service, run_service
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(db=tmp_path / "minshi.db", _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        db=tmp_path / "minshi.db", attachments_dir=tmp_path / "attachments", _env_file=None
+    )
 
 
 @pytest.fixture

@@ -12,16 +12,18 @@ import asyncio
 import hashlib
 import json
 import math
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from dialogs import Inbound, Location, Sent
+from dialogs import Attachment, Inbound, Location, Sent
 
 from .base import ChannelAdapter
 
@@ -31,6 +33,14 @@ if TYPE_CHECKING:
 __all__ = ["WebChannel", "web_routes"]
 
 _MAX_BODY = 16_384
+_MAX_PHOTO = 8 * 1024 * 1024
+_PHOTO_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+}
+_PHOTO_REF = re.compile(r"^[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 _MAX_TEXT = 2000
 _HEARTBEAT_SECONDS = 15.0
 
@@ -89,9 +99,9 @@ def _parse_message(body: Any, user_id: str) -> Inbound:
     client_id = body.get("id")
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
         raise _BadRequest(400, "'id' must be a string of 1-64 characters")
-    kinds = [k for k in ("text", "choice", "location") if k in body]
+    kinds = [k for k in ("text", "choice", "location", "photo") if k in body]
     if len(kinds) != 1:
-        raise _BadRequest(400, "send exactly one of 'text', 'choice' or 'location'")
+        raise _BadRequest(400, "send exactly one of 'text', 'choice', 'location' or 'photo'")
     kind = kinds[0]
     common: dict[str, Any] = {"channel": "web", "user_id": user_id, "platform_msg_id": client_id}
     value = body[kind]
@@ -105,6 +115,10 @@ def _parse_message(body: Any, user_id: str) -> Inbound:
         if not isinstance(value, str) or not 0 < len(value) <= 200:
             raise _BadRequest(400, "'choice' must be the payload string of a choice")
         return Inbound(kind="choice", payload=value, **common)
+    if kind == "photo":
+        if not isinstance(value, str) or not _PHOTO_REF.match(value):
+            raise _BadRequest(400, "'photo' must be a ref from POST /api/chat/photos")
+        return Inbound(kind="attachment", attachments=(Attachment("photo", value),), **common)
     if not isinstance(value, dict):
         raise _BadRequest(400, "'location' must be an object with 'lat' and 'lon'")
     try:
@@ -116,8 +130,41 @@ def _parse_message(body: Any, user_id: str) -> Inbound:
     return Inbound(kind="location", location=Location(lat, lon), **common)
 
 
+def _save(path: Path, data: bytes) -> None:
+    """Write once: the name is the content hash, so an existing file is the same photo."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 def web_routes(runtime: Callable[[], Runtime], channel: WebChannel) -> list[Route]:
     """The API routes; ``runtime`` gives the parts opened by the app's lifespan."""
+
+    async def upload_photo(request: Request) -> Response:
+        """Keep a photo under its content hash; the ref then goes into a message."""
+        try:
+            _user(request)
+            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind not in _PHOTO_TYPES:
+                raise _BadRequest(415, f"photos must be one of {', '.join(_PHOTO_TYPES)}")
+            if int(request.headers.get("content-length") or 0) > _MAX_PHOTO:
+                raise _BadRequest(413, f"photo larger than {_MAX_PHOTO} bytes")
+            data = b""
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > _MAX_PHOTO:
+                    raise _BadRequest(413, f"photo larger than {_MAX_PHOTO} bytes")
+            if not data:
+                raise _BadRequest(400, "empty photo")
+        except _BadRequest as bad:
+            return JSONResponse({"error": bad.error}, status_code=bad.status)
+        ref = hashlib.sha256(data).hexdigest() + _PHOTO_TYPES[kind]
+        folder = runtime().settings.attachments_dir
+        await asyncio.to_thread(_save, folder / ref, data)
+        return JSONResponse({"ref": ref}, status_code=201)
 
     async def create_session(request: Request) -> Response:
         return JSONResponse({"token": secrets.token_urlsafe(24)}, status_code=201)
@@ -150,7 +197,9 @@ def web_routes(runtime: Callable[[], Runtime], channel: WebChannel) -> list[Rout
             else:
                 label = m.body.get("text") or m.body.get("payload", "")
                 if m.body.get("kind") == "location":
-                    label = "📍"
+                    label = "📍 位置"
+                elif m.body.get("kind") == "attachment":
+                    label = "📷 照片"
                 item = {"from": "resident", "text": label, "kind": m.body.get("kind")}
             messages.append(item | {"at": m.at.isoformat()})
         return JSONResponse({"messages": messages})
@@ -197,4 +246,5 @@ def web_routes(runtime: Callable[[], Runtime], channel: WebChannel) -> list[Rout
         Route("/api/chat/messages", send_message, methods=["POST"]),
         Route("/api/chat/messages", history, methods=["GET"]),
         Route("/api/chat/events", events, methods=["GET"]),
+        Route("/api/chat/photos", upload_photo, methods=["POST"]),
     ]

@@ -72,6 +72,12 @@ async def test_resident_reports_from_a_qr_code_on_a_phone(
     await tap(page, "邻里纠纷")
     await type_text(page, "邻居把我家门前的路挖断了")
     await expect(page.locator(".bot").last).to_contain_text("第 1 条")
+    before = await page.locator(".bot").count()
+    await page.set_input_files(
+        "#file", files=[{"name": "lane.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff"}]
+    )
+    await _answered(page, before)
+    await expect(page.locator(".bot").last).to_contain_text("照片/文件收到了")
     await tap(page, "说完了")
     await expect(page.locator(".bot").last).to_contain_text("寺儿沟村")
     await tap(page, "是，就是这里")
@@ -81,6 +87,8 @@ async def test_resident_reports_from_a_qr_code_on_a_phone(
     assert rows(service.runtime.settings.db, "SELECT location_method FROM cases") == [
         {"location_method": "link"}
     ]
+    stored = rows(service.runtime.settings.db, "SELECT attachments FROM case_messages")
+    assert '"kind": "photo"' in stored[0]["attachments"]
 
 
 async def test_send_location_button_uses_the_phone_gps(service: Service, browser: Browser) -> None:

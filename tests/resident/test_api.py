@@ -54,3 +54,34 @@ async def test_history_shows_both_sides(resident: Resident) -> None:
     messages = r.json()["messages"]
     assert [m["from"] for m in messages[:2]] == ["resident", "bot"]
     assert any(m["from"] == "resident" and m["text"] == "菜单" for m in messages)
+
+
+async def test_photos_are_kept_and_join_the_description(
+    resident: Resident, service: Service
+) -> None:
+    await resident.say("/start")
+    await resident.tap("反映问题")
+    await resident.tap("邻里纠纷")
+    jpeg = b"\xff\xd8\xff\xe0" + b"photo of the blocked lane" * 10
+    r = await resident.client.post(
+        "/api/chat/photos", content=jpeg, headers=resident.headers | {"Content-Type": "image/jpeg"}
+    )
+    assert r.status_code == 201
+    ref = r.json()["ref"]
+    assert (service.runtime.settings.attachments_dir / ref).read_bytes() == jpeg
+    await resident.post({"photo": ref})
+    assert "照片/文件收到了（共 1 个）" in resident.text
+
+
+async def test_photo_upload_refuses_other_files(resident: Resident) -> None:
+    r = await resident.client.post(
+        "/api/chat/photos",
+        content=b"MZ...",
+        headers=resident.headers | {"Content-Type": "application/x-msdownload"},
+    )
+    assert r.status_code == 415
+    await resident.say("/start")
+    bad = await resident.client.post(
+        "/api/chat/messages", json={"photo": "../../etc/passwd"}, headers=resident.headers
+    )
+    assert bad.status_code == 400
