@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -60,7 +61,9 @@ async def open_runtime(
         dispatcher = Dispatcher(engine, store, clock)
         await engine.recover()
         await faq.start()
+        warm_up = asyncio.create_task(asyncio.to_thread(centers.warm_up))
         try:
             yield Runtime(settings, db, store, faq, centers, engine, dispatcher)
         finally:
+            await warm_up
             await faq.stop()

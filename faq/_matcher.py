@@ -28,16 +28,19 @@ Scoring, in three steps:
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from faq._analyzer import Analysis, Analyzer
+from faq._cache import cached
 from faq._model import Candidate, Decision, FaqEntry, MatchResult
 from faq._synonyms import OFF_TOPIC_MARK, Synonyms
 
@@ -102,6 +105,10 @@ class _Scored:
     unexplained: float  # weight of query words the entry lacks, in rare words
 
 
+# The code an analysis depends on: a change to any of them invalidates cached analyses.
+_ANALYSIS_MODULES = ("_analyzer.py", "_normalize.py", "_segment.py", "_pinyin.py", "_synonyms.py")
+
+
 class Matcher:
     """Matches questions against one loaded FAQ."""
 
@@ -118,14 +125,40 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         synonyms = synonyms or Synonyms()
         keywords = {k for e in self.entries for k in e.keywords}
-        self.analyzer = Analyzer(synonyms, [*words, *keywords])
-        self.analyzer.learn([*words, *keywords])
+        self._vocabulary = sorted({*words, *keywords})
+        self.analyzer = Analyzer(synonyms, self._vocabulary)
+        self.analyzer.learn(self._vocabulary)
         self._build()
 
     # -- building -------------------------------------------------------
 
+    def _cached_analyses(self) -> dict[str, tuple[str, ...]]:
+        """Tokens of every phrasing and keyword, from the cache when nothing changed.
+
+        Segmenting the shipped FAQ takes about half a second, most of start-up;
+        the result depends only on the texts, the analyzer's settings and its
+        code, so it is kept under a hash of exactly those.
+        """
+        texts = sorted(
+            {p for e in self.entries for p in e.phrasings}
+            | {k for e in self.entries for k in e.keywords}
+        )
+        digest = hashlib.sha256()
+        for module in _ANALYSIS_MODULES:
+            digest.update((Path(__file__).parent / module).read_bytes())
+        digest.update(repr(sorted(self.analyzer.synonyms.mapping.items())).encode())
+        digest.update(repr(self._vocabulary).encode())
+        digest.update("\n".join(texts).encode())
+        return dict(  # a copy: the memo may grow while building
+            cached(
+                f"analyses-{digest.hexdigest()[:24]}.pickle",
+                lambda: {t: self.analyzer.analyze(t).tokens for t in texts},
+                replaces="analyses-",
+            )
+        )
+
     def _build(self) -> None:
-        memo: dict[str, tuple[str, ...]] = {}
+        memo = self._cached_analyses()
 
         def analyze(text: str) -> tuple[str, ...]:
             if text not in memo:

@@ -106,6 +106,10 @@ class CenterDirectory:
 
     # -- finding a place ------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Build the place-search index ahead of the first search (call from a thread)."""
+        self._index.warm_up()
+
     def search(self, text: str, limit: int = 3) -> list[PlaceMatch]:
         """Places the resident plausibly meant, best first; empty when none is plausible."""
         return self._index.search(text, limit)

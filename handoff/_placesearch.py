@@ -14,9 +14,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
 from ._model import PlaceMatch, Region, level_rank
@@ -84,6 +83,9 @@ def _is_han(char: str) -> bool:
 
 def _pinyin(text: str) -> tuple[str, ...]:
     """One toneless syllable per character (non-Han characters stand for themselves)."""
+    # pypinyin takes a third of a second to import: pay it at the first search, not at start-up.
+    from pypinyin import lazy_pinyin
+
     if text and all(_is_han(c) for c in text):
         syllables = lazy_pinyin(text)  # whole words get polyphones right
         if len(syllables) == len(text):
@@ -191,11 +193,21 @@ class PlaceIndex:
 
     def __init__(self, regions: Iterable[Region], parents: dict[str, tuple[Region, ...]]) -> None:
         # ``parents[code]``: the region's ancestors below the province, nearest first.
-        self._entries: list[tuple[int, Region, tuple[_Name, ...]]] = [
-            (order, region, _names(region)) for order, region in enumerate(regions)
-        ]
-        self._names = {region.code: names for _, region, names in self._entries}
+        self._regions = tuple(regions)
         self._parents = parents
+
+    @cached_property
+    def _entries(self) -> list[tuple[int, Region, tuple[_Name, ...]]]:
+        """Names with their pinyin, built at the first search (start-up stays fast)."""
+        return [(order, region, _names(region)) for order, region in enumerate(self._regions)]
+
+    @cached_property
+    def _names(self) -> dict[str, tuple[_Name, ...]]:
+        return {region.code: names for _, region, names in self._entries}
+
+    def warm_up(self) -> None:
+        """Build the index now (in a worker thread) so the first resident does not wait."""
+        self.search("预热")
 
     def search(self, text: str, limit: int = 3) -> list[PlaceMatch]:
         query = _Query(text)
