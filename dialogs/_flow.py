@@ -78,7 +78,8 @@ class Turn:
 
     def form(self, name: str) -> dict[str, Any]:
         """The data a multi-step form collected so far (created on first use)."""
-        return self.data.setdefault(name, {})
+        form: dict[str, Any] = self.data.setdefault(name, {})
+        return form
 
 
 Prompt = Callable[[Turn], Awaitable[None]]

@@ -61,4 +61,4 @@ class Segmenter:
 
     def is_word(self, text: str, min_freq: int = 1) -> bool:
         """True when ``text`` is a dictionary word at least ``min_freq`` common."""
-        return self._tokenizer.FREQ.get(text, 0) >= min_freq
+        return bool(self._tokenizer.FREQ.get(text, 0) >= min_freq)

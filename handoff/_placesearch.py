@@ -174,6 +174,7 @@ def _window_hit(name: _Name, query: _Query) -> _Hit | None:
 def _name_hit(name: _Name, query: _Query) -> _Hit | None:
     if not (name.pinyin and set(name.pinyin) & query.syllables):
         return None
+    hit: _Hit | None
     if len(name.text) > len(query.text):
         # The resident typed less than the name: compare whole strings.
         hit = _Hit(fuzz.ratio(name.text, query.text), 0, len(query.text))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from dialogs import Attachment, Inbound, Location, Sent
@@ -43,7 +43,6 @@ class TerminalChannel(ChannelAdapter):
     def parse(self, line: str) -> Inbound | None:
         """A typed line as a message; None for an empty line."""
         text = line.strip()
-        base = {"channel": self.name, "user_id": self.user_id}
         if not text:
             return None
         if text.startswith("/loc"):
@@ -53,19 +52,23 @@ class TerminalChannel(ChannelAdapter):
             except (IndexError, ValueError):
                 print("位置格式：/loc 38.93 100.45", file=self.out)
                 return None
-            return Inbound(kind="location", location=Location(lat, lon), **base)
+            return Inbound(self.name, self.user_id, "location", location=Location(lat, lon))
         if text.startswith("/photo"):
             name = text.removeprefix("/photo").strip() or "photo.jpg"
-            return Inbound(
-                kind="attachment", attachments=(Attachment("photo", name, name),), **base
-            )
-        return Inbound(kind="text", text=text, **base)
+            photo = Attachment("photo", name, name)
+            return Inbound(self.name, self.user_id, "attachment", attachments=(photo,))
+        return Inbound(self.name, self.user_id, "text", text=text)
 
-    async def run(self, receive, has_conversation: bool, stdin: TextIO = sys.stdin) -> None:  # type: ignore[no-untyped-def]
+    async def run(
+        self,
+        receive: Callable[[Inbound], Awaitable[list[Sent]]],
+        has_conversation: bool,
+        stdin: TextIO = sys.stdin,
+    ) -> None:
         """Read lines until /quit or end of input, printing the replies."""
         print(HELP, file=self.out)
         if not has_conversation:
-            self.show(await receive(self.parse("/start")))
+            self.show(await receive(Inbound(self.name, self.user_id, "text", text="/start")))
         while True:
             print("> ", end="", file=self.out, flush=True)
             line = await asyncio.to_thread(stdin.readline)

@@ -6,6 +6,8 @@ in the conversation data says which one continues once a place is chosen.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._flow import Turn
 from .._model import Choice
 from .._states import (
@@ -36,12 +38,12 @@ __all__ = [
 ]
 
 
-def _loc(turn: Turn) -> dict:
-    return turn.data.setdefault("loc", {})
+def _loc(turn: Turn) -> dict[str, Any]:
+    return turn.form("loc")
 
 
 def _purpose(turn: Turn) -> str:
-    return turn.data.get("loc_purpose", "report")
+    return str(turn.data.get("loc_purpose", "report"))
 
 
 def back_from_location(turn: Turn) -> str:
