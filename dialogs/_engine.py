@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import unicodedata
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -55,6 +57,7 @@ class Engine:
         self.store = store
         self.services = services
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._recent: dict[tuple[str, str], deque[float]] = {}
         texts = services.texts
         self._commands = {
             name: {_plain(w) for w in texts.words(f"commands.{name}")}
@@ -98,8 +101,27 @@ class Engine:
             log.info("recovered %d unprocessed messages", len(pending))
         return len(pending)
 
+    def _flooding(self, key: tuple[str, str]) -> bool:
+        """True when a resident sends faster than any person types."""
+        moment = time.monotonic()
+        if len(self._recent) > 10_000:  # forget residents who went quiet
+            horizon = moment - self.services.flood_seconds
+            self._recent = {k: w for k, w in self._recent.items() if w and w[-1] > horizon}
+        window = self._recent.setdefault(key, deque())
+        while window and moment - window[0] > self.services.flood_seconds:
+            window.popleft()
+        window.append(moment)
+        return len(window) > self.services.flood_messages
+
     async def _process(self, inbound_id: int, msg: Inbound) -> list[Sent]:
         now = self.services.clock()
+        if self._flooding((msg.channel, msg.user_id)):
+            # Kept in the inbound table, not run through the dialog; asked to slow down.
+            slow_down = Outbound(self.services.texts("flood"))
+            async with self.store.transaction() as w:
+                out_id = await w.add_outbound(msg.channel, msg.user_id, slow_down, inbound_id, now)
+                await w.mark_processed(inbound_id, now)
+            return [Sent(out_id, slow_down)]
         try:
             async with self.store.transaction() as w:
                 loaded = await w.conversation(msg.channel, msg.user_id)

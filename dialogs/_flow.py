@@ -46,6 +46,8 @@ class Services:
     deadline_hours: dict[str, int]
     max_description_messages: int = 20
     max_attachments: int = 10
+    flood_messages: int = 30  # more than this many messages …
+    flood_seconds: float = 60.0  # … within this many seconds: asked to slow down
 
 
 @dataclass

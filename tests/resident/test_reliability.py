@@ -111,3 +111,14 @@ async def test_event_stream_replays_what_was_missed(resident: Resident, service:
             if line.startswith("id: "):
                 assert int(line[4:]) > first_id
                 break
+
+
+async def test_a_flooding_resident_is_asked_to_slow_down(
+    resident: Resident, service: Service
+) -> None:
+    await resident.say("/start")
+    answers = [await resident.say(f"第{n}次") for n in range(35)]
+    slowed = [a for a in answers if "发得太快了" in a[0]["text"]]
+    assert len(slowed) == 35 + 1 - 30  # the first thirty in a minute are handled as usual
+    stored = rows(service.runtime.settings.db, "SELECT COUNT(*) AS n FROM inbound")
+    assert stored[0]["n"] == 36  # nothing is thrown away
