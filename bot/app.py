@@ -8,7 +8,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -57,7 +57,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     async def index(request: Request) -> Response:
-        return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
+        return RedirectResponse("/chat")
 
     routes = [
         Route("/", index),

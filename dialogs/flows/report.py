@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.privacy import mask_phone, valid_mobile
@@ -22,6 +23,7 @@ from ._common import menu_choices
 from ._display import format_time
 
 __all__ = [
+    "back_unless_editing",
     "begin",
     "category_handle",
     "category_prompt",
@@ -47,6 +49,11 @@ def begin(turn: Turn, *, category: str | None = None, first_message: str | None 
     }
     turn.data["loc_purpose"] = "report"
     return REPORT_DESCRIPTION if category else REPORT_CATEGORY
+
+
+def back_unless_editing(default: str) -> Callable[[Turn], str]:
+    """Where 返回 leads from a report step: the summary while a part is edited, else ``default``."""
+    return lambda turn: _after_edit(turn, default)
 
 
 def _after_edit(turn: Turn, default: str) -> str:

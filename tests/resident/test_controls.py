@@ -170,3 +170,14 @@ async def test_empty_description_is_refused(resident: Resident) -> None:
     await to_description(resident)
     await resident.tap("说完了")
     assert "还没说具体情况" in resident.text
+
+
+async def test_back_while_editing_returns_to_the_summary(
+    resident: Resident, service: Service
+) -> None:
+    await to_confirm(resident)
+    await resident.tap("改电话")
+    assert state_of(service) == "report_phone"
+    await resident.say("返回")
+    assert state_of(service) == "report_confirm"
+    assert "请核对" in resident.text
