@@ -9,7 +9,6 @@ only slower, never an error.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
@@ -18,9 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsource import load_yaml
-
-__all__ = ["cache_dir", "cached", "load_yaml_cached"]
+__all__ = ["cache_dir", "cached"]
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +68,3 @@ def cached(name: str, build: Callable[[], Any], replaces: str | None = None) -> 
         except OSError as exc:
             log.warning("cannot write cache file %s: %s", path, exc)
     return value
-
-
-def load_yaml_cached(path: Path) -> Any:
-    """bot.yamlsource.load_yaml, unpickled from the cache while the file is unchanged."""
-    # Parsing the shipped FAQ with line numbers takes a third of a second in
-    # pure Python; a file unchanged since (same mtime and size) is unpickled.
-    try:
-        stat = path.stat()
-    except OSError:
-        return load_yaml(path)  # reports the file as unreadable
-    where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    name = f"yaml-{where}-{stat.st_mtime_ns}-{stat.st_size}.pickle"
-    return cached(name, lambda: load_yaml(path), replaces=f"yaml-{where}-")

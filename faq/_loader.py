@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of
-from faq._cache import load_yaml_cached
+from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 from faq._laws import CitationError, LawLibrary
 from faq._model import Citation, FaqEntry, FaqLoadError
 from faq._normalize import fold, normalize
@@ -81,7 +80,7 @@ def faq_sources(faq_dir: Path) -> list[Path]:
 def _read_categories(path: Path) -> tuple[dict[str, Category], list[Problem]]:
     file = str(path)
     try:
-        data = load_yaml_cached(path)
+        data = load_yaml(path)
     except YamlSourceError as exc:
         return {}, list(exc.problems)
     if not isinstance(data, YamlMap):
@@ -302,7 +301,7 @@ def read_faq(
     for path in files:
         file = str(path)
         try:
-            data = load_yaml_cached(path)
+            data = load_yaml(path)
         except YamlSourceError as exc:
             problems += exc.problems
             continue

@@ -120,6 +120,8 @@ class Matcher:
         synonyms: Synonyms | None = None,
         words: Sequence[str] = (),
         thresholds: Thresholds | None = None,
+        *,
+        cache_analyses: bool = False,
     ) -> None:
         self.entries = tuple(entries)
         self.thresholds = thresholds or Thresholds()
@@ -128,6 +130,7 @@ class Matcher:
         self._vocabulary = sorted({*words, *keywords})
         self.analyzer = Analyzer(synonyms, self._vocabulary)
         self.analyzer.learn(self._vocabulary)
+        self._cache_analyses = cache_analyses
         self._build()
 
     # -- building -------------------------------------------------------
@@ -158,7 +161,7 @@ class Matcher:
         )
 
     def _build(self) -> None:
-        memo = self._cached_analyses()
+        memo = self._cached_analyses() if self._cache_analyses else {}
 
         def analyze(text: str) -> tuple[str, ...]:
             if text not in memo:

@@ -74,7 +74,8 @@ class FaqService:
         if self._laws is None:
             self._laws = LawLibrary.load(self.law_dir)
         data = load_faq(self.faq_dir, self._laws)
-        matcher = Matcher(data.entries, data.synonyms, data.legal_words)
+        # The served FAQ keeps its analyses on disk: start-up skips re-segmenting it.
+        matcher = Matcher(data.entries, data.synonyms, data.legal_words, cache_analyses=True)
         return _Loaded(data, matcher, {e.id: e for e in data.entries}, signature)
 
     def load(self) -> None:

@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of
-from faq._cache import load_yaml_cached
+from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 from faq._normalize import fold
 
 __all__ = ["OFF_TOPIC_MARK", "Synonyms", "read_synonyms"]
@@ -47,7 +46,7 @@ def read_synonyms(path: Path) -> tuple[Synonyms, list[Problem]]:
     """Parse the synonyms file; problems name file:line, good lines still load."""
     file = str(path)
     try:
-        data = load_yaml_cached(path)
+        data = load_yaml(path)
     except YamlSourceError as exc:
         return Synonyms(), list(exc.problems)
     if data is None:
