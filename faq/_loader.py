@@ -164,23 +164,25 @@ class _EntryReader:
         for key in item:
             if key not in _REQUIRED and key not in _OPTIONAL:
                 self.problem(file, line_of(item, key), f"{label}: unknown field {key!r}")
-        if not ok:
-            return None
+        # Check what is there even when a field is missing: every problem at once.
         for key in ("id", "category", "question", "answer"):
+            if key not in item:
+                continue
             value = item[key]
             if isinstance(value, str) and value.strip():
                 continue
             what = "empty" if isinstance(value, str) or not value else f"not text: {value!r}"
             self.problem(file, line_of(item, key), f"{label}: {key} is {what}")
             ok = False
-        if ok and not _ID.match(item["id"]):
+        if isinstance(item.get("id"), str) and item["id"].strip() and not _ID.match(item["id"]):
             self.problem(
                 file,
                 line_of(item, "id"),
                 f"id {item['id']!r} must be lower-case letters, digits and '-'",
             )
             ok = False
-        if ok and item["category"] not in self.categories:
+        category = item.get("category")
+        if isinstance(category, str) and category.strip() and category not in self.categories:
             known = ", ".join(self.categories)
             self.problem(
                 file,
@@ -194,7 +196,7 @@ class _EntryReader:
                     file, line_of(item, key), f"{label}: {key} must be a list of non-empty texts"
                 )
                 ok = False
-        basis = self.basis(file, item, label)
+        basis = self.basis(file, item, label) if "basis" in item else None
         handoff = item.get("handoff", "false")
         if not isinstance(handoff, str) or handoff.lower() not in _BOOLEANS:
             self.problem(

@@ -52,6 +52,22 @@ def test_missing_field(make_faq: Callable[..., Path]) -> None:
     ]
 
 
+def test_an_entry_missing_a_field_still_has_its_other_fields_checked(
+    make_faq: Callable[..., Path],
+) -> None:
+    broken = (
+        GOOD.replace("  variants: [狗咬人谁赔]\n", "")
+        .replace("category: injury", "category: pets")
+        .replace("answer: 饲养人负责。", 'answer: ""')
+        .replace("第一千二百四十五条", "第九千条")
+    )
+    file = make_faq({"a.yaml": broken}) / "a.yaml"
+    found = problems(file.parent)
+    assert [p.split(": ")[0] for p in found] == [f"{file}:1", f"{file}:2", f"{file}:4", f"{file}:5"]
+    assert "missing field 'variants'" in found[0] and "unknown category 'pets'" in found[1]
+    assert "answer is empty" in found[2] and "has no article 9000" in found[3]
+
+
 def test_unknown_category_lists_the_known_ones(make_faq: Callable[..., Path]) -> None:
     folder = make_faq({"a.yaml": GOOD.replace("category: injury", "category: pets")})
     [found] = problems(folder)
