@@ -341,7 +341,7 @@ def print_startup() -> None:
     with tempfile.TemporaryDirectory() as empty:
         inner, outer = startup({**env, "MINSHI_CACHE_DIR": empty})
     print(
-        f"| cold (empty cache: builds jieba, pinyin and YAML caches) | {inner:.2f} | {outer:.2f} |"
+        f"| cold (empty cache: builds jieba, pinyin, analysis caches) | {inner:.2f} | {outer:.2f} |"
     )
     print()
 
