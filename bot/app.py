@@ -1,48 +1,120 @@
-"""The Starlette application: resident web chat, its API, and health."""
+"""The Starlette application: channels, health, errors, and the lifespan that runs them.
+
+The lifespan opens the runtime, starts every channel adapter, and, in
+``minshi serve``, the background jobs (outbox delivery). Routes reach the
+runtime through the typed lifespan state (``runtime_of(request)``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import TypedDict
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from .channels.web import WebChannel, web_routes
+from common.delivery import DeliveryWorker
+from common.jobs import LocalJobs
+
+from .channels import ChannelAdapter, build_adapters
 from .config import Settings
-from .runtime import Runtime, open_runtime
+from .runtime import Runtime, open_runtime, runtime_of
 
 __all__ = ["create_app"]
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "channels" / "templates"))
+_BACKLOG_SECONDS = 5.0
+_JSON_PREFIXES = ("/api/", "/console/api/", "/telegram/", "/wechat")
+_PAGE_ERRORS = {
+    404: "页面不存在",
+    405: "不支持这种访问方式",
+    500: "服务出了点问题，请稍后再试",
+}
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
-    """The ASGI app; it opens its own runtime unless one is given (tests, CLI)."""
-    state: dict[str, Runtime] = {}
-    web = WebChannel()
+class State(TypedDict):
+    runtime: Runtime
+    delivery: DeliveryWorker
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(_JSON_PREFIXES)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return _error_page(request, exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises the exception after this response, so the server logs it.
+    if _wants_json(request):
+        return JSONResponse({"error": "internal error"}, status_code=500)
+    return _error_page(request, 500)
+
+
+def _error_page(request: Request, status: int) -> Response:
+    title = _PAGE_ERRORS.get(status, "请求有误")
+    html = _templates.get_template("error.html").render(status=status, title=title)
+    return HTMLResponse(html, status_code=status)
+
+
+async def _catch_up(rt: Runtime, stop: asyncio.Event) -> None:
+    """Answer, in order, what residents sent over the flood limit once they slow down."""
+    while not stop.is_set():
+        await rt.engine.catch_up()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _BACKLOG_SECONDS)
+
+
+def create_app(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    background: bool = True,
+    adapters: Sequence[ChannelAdapter] | None = None,
+) -> Starlette:
+    """The ASGI app. It opens its own runtime unless one is given (tests);
+    ``background`` runs the delivery worker (``minshi serve``)."""
+    channels = list(adapters) if adapters is not None else build_adapters(settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if runtime is not None:
-            state["rt"] = runtime
-            runtime.dispatcher.register(web)
-            yield
-            return
-        async with open_runtime(settings) as rt:
-            state["rt"] = rt
-            rt.dispatcher.register(web)
-            yield
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with AsyncExitStack() as stack:
+            rt = (
+                runtime
+                if runtime is not None
+                else await stack.enter_async_context(open_runtime(settings))
+            )
+            for channel in channels:
+                await channel.start(rt)
+                stack.push_async_callback(channel.stop)
+            senders = {channel.name: channel for channel in channels}
+            worker = DeliveryWorker(rt.store, senders, rt.clock, notifier=rt.notifier)
+            if background:
+                jobs = LocalJobs()
+                jobs.add("delivery", worker.run)
+                jobs.add("dialog-backlog", partial(_catch_up, rt))
+                await jobs.start()
+                stack.push_async_callback(jobs.stop)
+            yield {"runtime": rt, "delivery": worker}
 
     async def chat_page(request: Request) -> Response:
         return _templates.TemplateResponse(request, "chat.html", {})
 
     async def healthz(request: Request) -> Response:
-        rt = state["rt"]
+        rt = runtime_of(request)
         try:
             await rt.db.fetchone("SELECT 1")
             database = "ok"
@@ -63,6 +135,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/", index),
         Route("/chat", chat_page),
         Route("/healthz", healthz),
-        *web_routes(lambda: state["rt"], web),
+        *(route for channel in channels for route in channel.routes()),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )

@@ -10,8 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.privacy import MaskingFilter
+
 from .config import Settings
-from .privacy import MaskingFilter
 
 __all__ = ["main"]
 
@@ -62,10 +63,7 @@ def _run_chat(args: argparse.Namespace) -> int:
 
     async def session() -> None:
         async with open_runtime(settings) as rt:
-            channel = TerminalChannel(user)
-            rt.dispatcher.register(channel)
-            existing = await rt.store.conversation(channel.name, user)
-            await channel.run(rt.dispatcher.receive, existing is not None)
+            await TerminalChannel(user).run(rt)
 
     asyncio.run(session())
     return 0
@@ -75,14 +73,14 @@ _MISS_REASONS = {"no_match": "答不了", "none_of_these": "都不是", "not_hel
 
 
 def _run_faq_misses(args: argparse.Namespace) -> int:
-    from .storage import Database, Store, migrate
+    from .storage import Database, SqlStore, migrate
 
     settings = _settings(args)
 
     async def read() -> list[str]:
         async with Database(settings.db) as db:
             await migrate(db)
-            misses = await Store(db).faq_misses(args.limit)
+            misses = await SqlStore(db).faq_misses(args.limit)
         return [
             f"{m.count:>5}  {_MISS_REASONS.get(m.reason, m.reason)}  "
             f"{m.best_id or '-'}"
@@ -131,9 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
+    from common.yamlsource import YamlSourceError
     from faq import FaqLoadError
-
-    from .yamlsource import YamlSourceError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handoff import DeadlinePolicy, Level
+
 __all__ = ["Settings"]
 
 
@@ -31,17 +33,20 @@ class Settings(BaseSettings):
     centers_file: Path | None = None  # None: the demo centers shipped with the service
     texts_file: Path | None = None  # None: the shipped bot texts
     log_level: str = "INFO"
+    # An unfinished report untouched this long is put aside; the resident is asked on return.
+    conversation_expiry_hours: float = Field(12.0, gt=0)
     # 四级七天: hours a level has before a case escalates; also the reply time promised.
     deadline_village_hours: int = Field(24, gt=0)
     deadline_township_hours: int = Field(48, gt=0)
     deadline_county_hours: int = Field(48, gt=0)
     deadline_city_hours: int = Field(48, gt=0)
 
-    def deadline_hours(self) -> dict[str, int]:
-        return {
-            "village": self.deadline_village_hours,
-            "township": self.deadline_township_hours,
-            "county": self.deadline_county_hours,
-            "city": self.deadline_city_hours,
-            "province": self.deadline_city_hours,
-        }
+    def deadline_policy(self) -> DeadlinePolicy:
+        return DeadlinePolicy(
+            {
+                Level.VILLAGE: self.deadline_village_hours,
+                Level.TOWNSHIP: self.deadline_township_hours,
+                Level.COUNTY: self.deadline_county_hours,
+                Level.CITY: self.deadline_city_hours,
+            }
+        )

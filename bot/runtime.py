@@ -4,66 +4,90 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from starlette.requests import Request
+
+from common.clock import Clock, utc_now
+from common.messages import Outbound
+from common.notify import LocalNotifier
+from common.outbox import Destination
 from dialogs import Engine, Services, Texts
 from faq import FaqService
-from handoff import CenterDirectory, load_centers
+from handoff import CaseService, CenterDirectory, load_centers
 
 from .config import Settings
-from .dispatch import Dispatcher
-from .storage import Database, Store, migrate
+from .storage import Database, SqlStore, migrate
 
-__all__ = ["Runtime", "open_runtime", "utc_now"]
+__all__ = ["Runtime", "open_runtime", "runtime_of"]
 
 log = logging.getLogger(__name__)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Runtime:
+    """The parts every adapter, route and job works with."""
+
     settings: Settings
+    clock: Clock
     db: Database
-    store: Store
+    store: SqlStore
+    notifier: LocalNotifier
     faq: FaqService
     centers: CenterDirectory
+    cases: CaseService
     engine: Engine
-    dispatcher: Dispatcher
+
+    async def push(self, destination: Destination, message: Outbound) -> int:
+        """Queue a message that answers no request (the delivery worker sends it)."""
+        async with self.store.transaction() as w:
+            return await w.enqueue(destination, message, self.clock())
 
 
 @asynccontextmanager
-async def open_runtime(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now
-) -> AsyncIterator[Runtime]:
-    """Open the database, load FAQ and centers, and recover unfinished messages."""
+async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
+    """Open the database, load FAQ and centers, and finish unprocessed messages.
+
+    No adapter or background job runs here: ``bot.app`` starts those in the
+    application's lifespan (``minshi serve``), the terminal chat its own.
+    """
     faq = FaqService(settings.faq_dir, reload_interval=settings.faq_reload_seconds)
     faq.load()
     centers = load_centers(settings.centers_file, faq.categories().keys())
     texts = Texts(settings.texts_file)
+    notifier = LocalNotifier()
     async with Database(settings.db, synchronous=settings.db_synchronous) as db:
         version = await migrate(db)
         log.info("database %s at schema version %s", settings.db, version)
-        store = Store(db)
+        store = SqlStore(db, on_commit=lambda topics: _publish(notifier, topics))
+        cases = CaseService(store, centers, settings.deadline_policy(), clock)
         services = Services(
             faq=faq,
             centers=centers,
             texts=texts,
             clock=clock,
-            deadline_hours=settings.deadline_hours(),
+            cases=cases,
+            expiry_hours=settings.conversation_expiry_hours,
         )
         engine = Engine(store, services)
-        dispatcher = Dispatcher(engine, store, clock)
         await engine.recover()
         await faq.start()
         warm_up = asyncio.create_task(asyncio.to_thread(centers.warm_up))
         try:
-            yield Runtime(settings, db, store, faq, centers, engine, dispatcher)
+            yield Runtime(settings, clock, db, store, notifier, faq, centers, cases, engine)
         finally:
             await warm_up
             await faq.stop()
+
+
+def _publish(notifier: LocalNotifier, topics: set[str]) -> None:
+    for topic in topics:
+        notifier.publish(topic)
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The runtime the application's lifespan opened (typed lifespan state)."""
+    runtime: Runtime = request.state.runtime
+    return runtime

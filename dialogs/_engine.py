@@ -1,9 +1,15 @@
 """The dialog engine: one resident message in, the replies out, state saved.
 
-For each message: store it (dropping a platform id seen before), then in
-one transaction load the conversation, run the step, save the new state and
-the replies. A crash between the two leaves the message stored and
-unprocessed; ``recover()`` finishes such messages at the next start.
+For each message: store it (dropping an id this resident sent before), then
+in one transaction take it, load the conversation, run the step, save the
+new state and the replies. A crash between the two leaves the message
+stored and unprocessed; ``catch_up()`` finishes such messages (at start-up,
+and for residents who were held back for sending too fast), and their
+replies wait in the outbox until the channel's adapter delivers them.
+Replies to a live request are handed back to the adapter and stored as
+delivered in the same transaction.
+
+Danger is looked at before anything else, at every step.
 """
 
 from __future__ import annotations
@@ -11,40 +17,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 import unicodedata
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from bot.privacy import mask_sensitive
+from common.messages import Inbound, Outbound
+from common.outbox import Destination
+from common.privacy import mask_sensitive
 
+from ._flood import FloodGate
 from ._flow import Services, Turn
-from ._model import Inbound, Outbound
-from ._states import MENU
-from .flows import STEPS, open_menu_item
+from ._ports import DialogStore, Sent, TurnWrites
+from ._states import MENU, REPORT_STEPS
+from .danger import detect as detect_danger
+from .flows import STEPS, danger, menu, resume
 from .flows._common import menu_choices
 
-if TYPE_CHECKING:
-    from bot.storage import Store
-
-__all__ = ["Engine", "Sent"]
+__all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-_START = re.compile(r"^/start(?:\s+(\S+))?$")
 _MAX_TEXT = 2000
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A reply as stored: its outbox id orders the conversation."""
-
-    id: int
-    message: Outbound
+_COMMANDS = ("menu", "cancel", "back", "human", "card", "cases", "report")
 
 
 def _plain(text: str) -> str:
@@ -53,17 +50,15 @@ def _plain(text: str) -> str:
 
 
 class Engine:
-    def __init__(self, store: Store, services: Services) -> None:
+    def __init__(self, store: DialogStore, services: Services) -> None:
         self.store = store
         self.services = services
+        self.flood = FloodGate(services.clock, services.flood_messages, services.flood_seconds)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._recent: dict[tuple[str, str], deque[float]] = {}
-        texts = services.texts
         self._commands = {
-            name: {_plain(w) for w in texts.words(f"commands.{name}")}
-            for name in ("menu", "cancel", "back", "human", "card")
+            name: {_plain(w) for w in services.texts.words(f"commands.{name}")}
+            for name in _COMMANDS
         }
-        self._emergency = tuple(_plain(w) for w in texts.words("emergency_words"))
 
     @asynccontextmanager
     async def _conversation_lock(self, key: tuple[str, str]) -> AsyncIterator[None]:
@@ -76,66 +71,70 @@ class Engine:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
 
-    async def handle(self, msg: Inbound) -> list[Sent]:
-        """Process one message; a repeated platform id returns the first replies."""
+    async def handle(self, msg: Inbound, *, inline: bool = True) -> list[Sent]:
+        """Process one message; a repeated id returns the first replies.
+
+        ``inline``: the adapter hands the replies over itself (in its HTTP
+        response); otherwise they wait in the outbox for the delivery worker.
+        A message over the flood limit is kept and answered with a request to
+        slow down; it is processed, in order, once the resident slows down.
+        """
         if len(msg.text) > _MAX_TEXT:
             msg = replace(msg, text=msg.text[:_MAX_TEXT])
-        async with self._conversation_lock((msg.channel, msg.user_id)):
+        key = (msg.channel, msg.user_id)
+        async with self._conversation_lock(key):
             now = self.services.clock()
             async with self.store.transaction() as w:
                 inbound_id = await w.record_inbound(msg, now)
             if inbound_id is None:
                 log.info("duplicate %s message %s dropped", msg.channel, msg.platform_msg_id)
-                first = await self.store.inbound_id(msg.channel, msg.platform_msg_id or "")
-                stored = await self.store.outbound_for_inbound(first) if first else []
-                return [Sent(m.id, Outbound.from_json(m.body)) for m in stored]
-            return await self._process(inbound_id, msg)
+                return await self.store.replies_to(
+                    msg.channel, msg.user_id, msg.platform_msg_id or ""
+                )
+            reply = _Replier(Destination(*key), inbound_id, now, inline)
+            if self.flood.arrive(key):
+                async with self.store.transaction() as w:
+                    return await reply(w, [Outbound(self.services.texts("flood"))])
+            for earlier_id, earlier in await self.store.unprocessed_inbound(*key):
+                if earlier_id < inbound_id:  # held back before: its turn comes first
+                    await self._process(earlier_id, earlier, inline=False)
+            return await self._process(inbound_id, msg, inline=inline)
+
+    async def catch_up(self, *, everyone: bool = False) -> int:
+        """Process stored messages that were not processed: all of them after a crash
+        (``everyone``), else those of residents who have slowed down. Their replies
+        go out through the outbox. Returns how many were processed."""
+        done = 0
+        for inbound_id, msg in await self.store.unprocessed_inbound():
+            key = (msg.channel, msg.user_id)
+            if not everyone and not self.flood.calm(key):
+                continue
+            async with self._conversation_lock(key):
+                done += bool(await self._process(inbound_id, msg, inline=False))
+        if done:
+            log.info("processed %d held-back or unfinished messages", done)
+        return done
 
     async def recover(self) -> int:
-        """Finish messages that were stored but not processed before a crash."""
-        pending = await self.store.unprocessed_inbound()
-        for inbound_id, msg in pending:
-            async with self._conversation_lock((msg.channel, msg.user_id)):
-                await self._process(inbound_id, msg)
-        if pending:
-            log.info("recovered %d unprocessed messages", len(pending))
-        return len(pending)
+        """At start-up: finish every message stored but not processed before a stop."""
+        return await self.catch_up(everyone=True)
 
-    def _flooding(self, key: tuple[str, str]) -> bool:
-        """True when a resident sends faster than any person types."""
-        moment = time.monotonic()
-        if len(self._recent) > 10_000:  # forget residents who went quiet
-            horizon = moment - self.services.flood_seconds
-            self._recent = {k: w for k, w in self._recent.items() if w and w[-1] > horizon}
-        window = self._recent.setdefault(key, deque())
-        while window and moment - window[0] > self.services.flood_seconds:
-            window.popleft()
-        window.append(moment)
-        return len(window) > self.services.flood_messages
-
-    async def _process(self, inbound_id: int, msg: Inbound) -> list[Sent]:
+    async def _process(self, inbound_id: int, msg: Inbound, *, inline: bool) -> list[Sent]:
+        """One turn; nothing when the message was processed already (elsewhere)."""
         now = self.services.clock()
-        if self._flooding((msg.channel, msg.user_id)):
-            # Kept in the inbound table, not run through the dialog; asked to slow down.
-            slow_down = Outbound(self.services.texts("flood"))
-            async with self.store.transaction() as w:
-                out_id = await w.add_outbound(msg.channel, msg.user_id, slow_down, inbound_id, now)
-                await w.mark_processed(inbound_id, now)
-            return [Sent(out_id, slow_down)]
+        reply = _Replier(Destination(msg.channel, msg.user_id), inbound_id, now, inline)
         try:
             async with self.store.transaction() as w:
+                if not await w.take_inbound(inbound_id, now):
+                    return []
                 loaded = await w.conversation(msg.channel, msg.user_id)
                 state, data = loaded if loaded else (MENU, {})
                 turn = Turn(msg, inbound_id, state, data, w, self.services, now)
                 await self._run(turn, first_contact=loaded is None)
                 self._remember_choices(turn)
+                resume.touch(turn.data, now)
                 await w.save_conversation(msg.channel, msg.user_id, turn.state, turn.data, now)
-                sent = [
-                    Sent(await w.add_outbound(msg.channel, msg.user_id, r, inbound_id, now), r)
-                    for r in turn.replies
-                ]
-                await w.mark_processed(inbound_id, now)
-            return sent
+                return await reply(w, turn.replies)
         except Exception:
             log.exception(
                 "failed to process %s message %s from %s: %s",
@@ -145,11 +144,9 @@ class Engine:
                 mask_sensitive(msg.text[:200]),
             )
             # The message stays stored; the resident learns something went wrong.
-            apology = Outbound(self.services.texts("error"))
             async with self.store.transaction() as w:
-                out_id = await w.add_outbound(msg.channel, msg.user_id, apology, inbound_id, now)
-                await w.mark_processed(inbound_id, now)
-            return [Sent(out_id, apology)]
+                await w.take_inbound(inbound_id, now)
+                return await reply(w, [Outbound(self.services.texts("error"))])
 
     def _remember_choices(self, turn: Turn) -> None:
         """Typed numbers and labels refer to the choices of the latest reply only."""
@@ -161,18 +158,29 @@ class Engine:
         else:
             turn.data.pop("_choices", None)
 
-    async def _goto(self, turn: Turn, state: str) -> None:
+    async def _goto(self, turn: Turn, state: str | None) -> None:
+        if state is None:
+            return
         turn.state = state
         await STEPS[state].prompt(turn)
 
-    async def _greet(self, turn: Turn) -> None:
+    async def _greet(self, turn: Turn, *, first_contact: bool) -> None:
+        """Hello, with the center of the resident's place; the privacy notice the first time."""
         home = turn.data.get("home")
         center_part = ""
         centers = self.services.centers
         if home and centers.region(home):
             center = centers.route(home, "other").center
             center_part = turn.t("greeting_center", center=center.name)
-        turn.say(turn.t("greeting", center_part=center_part))
+        text = turn.t("greeting", center_part=center_part)
+        if not first_contact:
+            turn.say(text)
+            return
+        turn.say(
+            f"{text}\n{turn.t('privacy.short')}",
+            details=turn.t("privacy.details"),
+            details_label=turn.t("privacy.label"),
+        )
 
     def _as_choice(self, turn: Turn) -> None:
         """A typed label or number of an offered choice counts as picking it."""
@@ -185,71 +193,100 @@ class Engine:
                 turn.msg = replace(turn.msg, kind="choice", payload=payload, text=label)
                 return
 
-    def _reset(self, turn: Turn) -> None:
-        for key in ("report", "loc", "loc_purpose", "loc_skip_home", "ask", "case", "urgent"):
-            turn.data.pop(key, None)
+    async def _start(self, turn: Turn, *, first_contact: bool) -> None:
+        """The chat was opened, maybe from a QR code or link with a place."""
+        code = turn.msg.payload
+        if code and self.services.centers.region(code):
+            turn.data["home"] = code
+        had_report = resume.pause(turn)
+        await self._greet(turn, first_contact=first_contact)
+        if had_report:
+            resume.offer(turn, "resume.question_open")
+            return
+        await self._goto(turn, MENU)
 
     async def _run(self, turn: Turn, *, first_contact: bool) -> None:
         msg = turn.msg
         plain = _plain(msg.text) if msg.kind == "text" else ""
-        if plain and any(word in plain for word in self._emergency):
-            turn.say(turn.t("emergency"))
-            turn.data["urgent"] = True
-
-        start = _START.match(msg.text.strip()) if msg.kind == "text" else None
-        if start:
-            self._reset(turn)
-            code = start.group(1)
-            if code and self.services.centers.region(code):
-                turn.data["home"] = code
-            await self._greet(turn)
-            await self._goto(turn, MENU)
+        found = detect_danger(msg.text) if msg.kind == "text" else None
+        if found is not None and danger.warn(turn, found):
+            return
+        if msg.kind == "start":
+            await self._start(turn, first_contact=first_contact)
             return
         if first_contact:
-            await self._greet(turn)
+            await self._greet(turn, first_contact=True)
             if len(plain) < 6 or any(plain in words for words in self._commands.values()):
                 await self._goto(turn, MENU)
                 return
+        stale = resume.is_stale(turn.state, turn.data, turn.now, self.services.expiry_hours)
+        if stale and resume.pause(turn):
+            resume.offer(turn, "resume.question_back")
+            if len(plain) < 6:  # 你好 and the like: just the question
+                return
 
         self._as_choice(turn)
-        command = next((name for name, words in self._commands.items() if plain in words), None)
         payload = turn.payload
+        if payload in danger.PAYLOADS:
+            await self._goto(turn, danger.after_warning(turn))
+            return
+        if payload in resume.PAYLOADS:
+            await self._goto(turn, resume.answer(turn))
+            return
+        command = next((name for name, words in self._commands.items() if plain in words), None)
         if payload.startswith("cmd:"):
             command = payload.removeprefix("cmd:")
+        if payload.startswith("menu:"):
+            command = payload.removeprefix("menu:")
+            if command not in menu.ITEMS:
+                command = None  # a stale or forged button: the step gives its hint
 
         if command == "menu":
-            self._reset(turn)
+            resume.reset(turn)
             await self._goto(turn, MENU)
-            return
-        if command == "cancel":
+        elif command == "cancel":
             if turn.state == MENU:
                 turn.say(turn.t("nothing_to_cancel"), menu_choices(turn))
             else:
-                self._reset(turn)
+                resume.reset(turn)
                 turn.say(turn.t("cancelled"))
                 await self._goto(turn, MENU)
-            return
-        if command == "back":
+        elif command == "back":
             target = STEPS[turn.state].back_target(turn)
             if target is None:
                 turn.say(turn.t("cannot_go_back"), menu_choices(turn))
             else:
                 await self._goto(turn, target)
-            return
-        if command == "human" and "report" in turn.data and turn.state != MENU:
+        elif command in ("human", "report") and turn.state in REPORT_STEPS:
             turn.say(turn.t("human.in_report"))
             await self._goto(turn, turn.state)
-            return
-        if command in ("human", "card") or payload.startswith("menu:"):
-            item = payload if payload.startswith("menu:") else f"menu:{command}"
-            if item != "menu:ask":
-                self._reset(turn)
+        elif command in menu.ITEMS:
+            if command != "ask":
+                resume.reset(turn)
             turn.state = MENU
-            target = await open_menu_item(turn, item)
-            if target:
-                await self._goto(turn, target)
-            return
+            await self._goto(turn, await menu.open_menu_item(turn, f"menu:{command}"))
+        else:
+            await self._goto(turn, await STEPS[turn.state].handle(turn))
 
-        target = await STEPS[turn.state].handle(turn)
-        if target is not None:
-            await self._goto(turn, target)
+
+@dataclass(frozen=True)
+class _Replier:
+    """Stores a turn's replies in the outbox, as delivered when the adapter hands them over."""
+
+    destination: Destination
+    inbound_id: int
+    now: datetime
+    inline: bool
+
+    async def __call__(self, w: TurnWrites, replies: list[Outbound]) -> list[Sent]:
+        sent = []
+        for message in replies:
+            entry = await w.enqueue(
+                self.destination,
+                message,
+                self.now,
+                inbound_id=self.inbound_id,
+                delivered=self.inline,
+            )
+            sent.append(Sent(entry, message))
+        return sent

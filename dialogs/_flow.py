@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._model import Choice, Inbound, Outbound
+from common.messages import Choice, Inbound, Outbound, Tone
+
+from ._phones import phone_numbers
 from ._texts import Texts
 
 if TYPE_CHECKING:
-    from bot.storage import Writes
     from faq import FaqEntry, MatchResult
-    from handoff import CenterDirectory
+    from handoff import CaseService, CenterDirectory
+
+    from ._ports import TurnWrites
 
 __all__ = ["FaqLookup", "Services", "Step", "Turn"]
 
@@ -33,6 +36,7 @@ class FaqLookup(Protocol):
     def categories(self) -> dict[str, str]: ...
     def category_keywords(self) -> dict[str, tuple[str, ...]]: ...
     def article_text(self, citation: Any) -> str | None: ...
+    def cite(self, citations: tuple[Any, ...]) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,12 @@ class Services:
     centers: CenterDirectory
     texts: Texts
     clock: Callable[[], datetime]
-    deadline_hours: dict[str, int]
+    cases: CaseService
     max_description_messages: int = 20
     max_attachments: int = 10
     flood_messages: int = 30  # more than this many messages …
     flood_seconds: float = 60.0  # … within this many seconds: asked to slow down
+    expiry_hours: float = 12.0  # an unfinished flow older than this is put aside
 
 
 @dataclass
@@ -58,7 +63,7 @@ class Turn:
     inbound_id: int
     state: str
     data: dict[str, Any]
-    writes: Writes
+    writes: TurnWrites
     services: Services
     now: datetime
     replies: list[Outbound] = field(default_factory=list)
@@ -66,9 +71,30 @@ class Turn:
     def t(self, key: str, **values: object) -> str:
         return self.services.texts(key, **values)
 
-    def say(self, text: str, choices: list[Choice] | tuple[Choice, ...] = ()) -> None:
-        """Queue a reply; the engine remembers the last one's choices for typed picks."""
-        self.replies.append(Outbound(text=text, choices=tuple(choices)))
+    def say(
+        self,
+        text: str,
+        choices: list[Choice] | tuple[Choice, ...] = (),
+        *,
+        tone: Tone = "normal",
+        details: str = "",
+        details_label: str = "",
+    ) -> None:
+        """Queue a reply; the engine remembers the last one's choices for typed picks.
+
+        Phone numbers in the text (and details) become tap-to-call where the
+        channel can; ``details`` is folded away behind ``details_label``.
+        """
+        self.replies.append(
+            Outbound(
+                text=text,
+                choices=tuple(choices),
+                tone=tone,
+                calls=phone_numbers(f"{text}\n{details}"),
+                details=details,
+                details_label=details_label,
+            )
+        )
 
     @property
     def text(self) -> str:

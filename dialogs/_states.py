@@ -15,3 +15,19 @@ REPORT_PHONE = "report_phone"
 REPORT_CONFIRM = "report_confirm"
 CASES_LIST = "cases_list"
 CASE_ADD = "case_add"
+CASE_WITHDRAW = "case_withdraw"
+
+# Steps inside a report form: a danger told here goes on into the report.
+REPORT_STEPS = frozenset(
+    {
+        REPORT_CATEGORY,
+        REPORT_DESCRIPTION,
+        LOCATION,
+        LOC_COUNTY,
+        LOC_TOWNSHIP,
+        LOC_VILLAGE,
+        LOC_CHOOSE,
+        REPORT_PHONE,
+        REPORT_CONFIRM,
+    }
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsource import load_yaml
+from common.yamlsource import load_yaml
 
 __all__ = ["DEFAULT_TEXTS_PATH", "Texts"]
 

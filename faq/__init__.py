@@ -4,6 +4,7 @@ The dialog engine uses FaqService; the ``minshi faq`` commands use the rest.
 """
 
 from faq._analyzer import Analysis, Analyzer
+from faq._citations import format_basis, short_title
 from faq._eval import EvalCase, EvalFileError, EvalReport, Metrics, evaluate, read_cases
 from faq._laws import DEFAULT_LAW_DIR, CitationError, LawLibrary, parse_citation
 from faq._loader import (
@@ -49,10 +50,12 @@ __all__ = [
     "entry_files",
     "evaluate",
     "faq_sources",
+    "format_basis",
     "load_faq",
     "normalize",
     "parse_citation",
     "read_cases",
     "read_faq",
     "read_synonyms",
+    "short_title",
 ]

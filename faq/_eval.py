@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.yamlsource import Problem
+from common.yamlsource import Problem
 from faq._matcher import Matcher
 from faq._model import Decision, MatchResult
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
+from common.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 from faq._laws import CitationError, LawLibrary
 from faq._model import Citation, FaqEntry, FaqLoadError
-from faq._normalize import fold, normalize
+from faq._normalize import fold
+from faq._rules import EntryLines, content_problems, phrasing_key
 from faq._synonyms import Synonyms, read_synonyms
 
 __all__ = [
@@ -39,7 +40,7 @@ LEGAL_DICT_FILE = "legal_dict.txt"
 _NOT_ENTRIES = {CATEGORIES_FILE, SYNONYMS_FILE}
 
 _REQUIRED = ("id", "category", "question", "variants", "answer", "basis")
-_OPTIONAL = ("keywords", "handoff")
+_OPTIONAL = ("keywords", "handoff", "short_answer")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
 
@@ -190,6 +191,12 @@ class _EntryReader:
                 f"{label}: unknown category {item['category']!r} (known: {known})",
             )
             ok = False
+        short = item.get("short_answer") or ""  # `short_answer:` with nothing is empty
+        if not isinstance(short, str):
+            self.problem(
+                file, line_of(item, "short_answer"), f"{label}: short_answer is not text: {short!r}"
+            )
+            ok = False
         for key in ("variants", "keywords"):
             if key in item and not _strings(item[key]):
                 self.problem(
@@ -218,6 +225,7 @@ class _EntryReader:
             handoff=_BOOLEANS[handoff.lower()],
             file=file,
             line=item.line,
+            short_answer=short.strip(),
         )
 
     def basis(self, file: str, item: YamlMap, label: str) -> tuple[Citation, ...] | None:
@@ -242,45 +250,64 @@ class _EntryReader:
         return tuple(citations) if ok else None
 
 
-def _check_phrasings(
-    entries: list[FaqEntry], raw_lines: dict[tuple[str, str], list[int]]
-) -> list[Problem]:
-    # The same phrasing under two entries makes the matcher toss a coin.
+def _entry_lines(item: YamlMap) -> EntryLines:
+    variants = item["variants"]
+    return EntryLines(
+        entry=item.line,
+        short_answer=line_of(item, "short_answer") if "short_answer" in item else None,
+        variants=line_of(item, "variants"),
+        phrasings=(
+            line_of(item, "question"),
+            *(line_of(variants, j) for j in range(len(variants))),
+        ),
+    )
+
+
+def _check_phrasings(entries: list[FaqEntry], lines: dict[str, EntryLines]) -> list[Problem]:
+    # Two phrasings the matcher cannot tell apart: within an entry one of them
+    # is dead weight, across entries the matcher would toss a coin.
     problems: list[Problem] = []
-    owner: dict[str, tuple[FaqEntry, str]] = {}
+    owner: dict[str, tuple[FaqEntry, str, int]] = {}
     for entry in entries:
-        seen: set[str] = set()
-        lines = iter(raw_lines.get((entry.file, entry.id), []))
-        for text in entry.phrasings:
-            line = next(lines, entry.line)
-            key = normalize(text).replace(" ", "")
+        seen: dict[str, tuple[str, int]] = {}
+        for text, line in zip(entry.phrasings, lines[entry.id].phrasings, strict=True):
+            key = phrasing_key(text)
             if key in seen:
+                first, first_line = seen[key]
                 problems.append(
                     Problem(
-                        entry.file, line, f"entry {entry.id!r}: phrasing {text!r} appears twice"
+                        entry.file,
+                        line,
+                        f"entry {entry.id!r}: variant {text!r} is the same as {first!r} "
+                        f"(line {first_line}) after normalisation",
                     )
                 )
                 continue
-            seen.add(key)
+            seen[key] = (text, line)
             if key in owner and owner[key][0].id != entry.id:
-                other, other_text = owner[key]
+                other, other_text, other_line = owner[key]
                 problems.append(
                     Problem(
                         entry.file,
                         line,
                         f"entry {entry.id!r}: variant {text!r} is the same as {other_text!r} "
-                        f"of entry {other.id!r} ({other.file}:{other.line})",
+                        f"of entry {other.id!r} ({other.file}:{other_line})",
                     )
                 )
             else:
-                owner[key] = (entry, text)
+                owner[key] = (entry, text, line)
     return problems
 
 
 def read_faq(
-    faq_dir: Path | None = None, laws: LawLibrary | None = None
+    faq_dir: Path | None = None, laws: LawLibrary | None = None, *, strict: bool = False
 ) -> tuple[FaqData, list[Problem]]:
-    """Read the FAQ folder; return what loaded and every problem found."""
+    """Read the FAQ folder; return what loaded and every problem found.
+
+    ``strict`` adds the content rules of ``faq._rules`` (short answer, enough
+    distinct and long variants): ``minshi faq check`` applies them, loading
+    does not, so an entry still being written never stops the service.
+    """
     faq_dir = Path(faq_dir) if faq_dir is not None else DEFAULT_FAQ_DIR
     laws = laws if laws is not None else LawLibrary.load()
     if not faq_dir.is_dir():
@@ -296,7 +323,7 @@ def read_faq(
     reader = _EntryReader(laws, categories)
     entries: list[FaqEntry] = []
     first_seen: dict[str, FaqEntry] = {}
-    phrasing_lines: dict[tuple[str, str], list[int]] = {}
+    entry_lines: dict[str, EntryLines] = {}
     files = entry_files(faq_dir)
     if not files:
         problems.append(Problem(str(faq_dir), 0, "no FAQ files (*.yaml) in this folder"))
@@ -330,12 +357,12 @@ def read_faq(
                 continue
             first_seen[entry.id] = entry
             entries.append(entry)
-            lines = [line_of(item, "question")]
-            variants = item["variants"]
-            lines += [line_of(variants, j) for j in range(len(variants))]
-            phrasing_lines[(file, entry.id)] = lines
+            entry_lines[entry.id] = _entry_lines(item)
     problems += reader.problems
-    problems += _check_phrasings(entries, phrasing_lines)
+    problems += _check_phrasings(entries, entry_lines)
+    if strict:
+        for entry in entries:
+            problems += content_problems(entry, entry_lines[entry.id])
     data = FaqData(tuple(entries), categories, synonyms, legal_words)
     return data, sorted(set(problems))
 
@@ -349,5 +376,5 @@ def load_faq(faq_dir: Path | None = None, laws: LawLibrary | None = None) -> Faq
 
 
 def check_faq(faq_dir: Path | None = None, law_dir: Path | None = None) -> list[Problem]:
-    """Every problem in the FAQ folder, as file:line, sorted."""
-    return read_faq(faq_dir, LawLibrary.load(law_dir))[1]
+    """Every problem in the FAQ folder, content rules included, as file:line, sorted."""
+    return read_faq(faq_dir, LawLibrary.load(law_dir), strict=True)[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.yamlsource import Problem
+from common.yamlsource import Problem
 
 __all__ = [
     "Candidate",
@@ -56,6 +56,7 @@ class FaqEntry:
     handoff: bool
     file: str
     line: int
+    short_answer: str = ""  # one or two sentences shown first; the answer is the details
 
     @property
     def phrasings(self) -> tuple[str, ...]:

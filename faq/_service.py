@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from faq._citations import format_basis
 from faq._laws import LawLibrary
 from faq._loader import DEFAULT_FAQ_DIR, FaqData, faq_sources, load_faq
 from faq._matcher import Matcher
@@ -153,6 +154,10 @@ class FaqService:
 
     def category_keywords(self) -> dict[str, tuple[str, ...]]:
         return {slug: c.keywords for slug, c in self._current.data.categories.items()}
+
+    def cite(self, citations: tuple[Citation, ...]) -> str:
+        """Citations grouped by law with short titles: 《民法典》第1079条、第1080条."""
+        return format_basis(citations)
 
     def article_text(self, citation: Citation) -> str | None:
         """The cited article's text, for quoting under an answer."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
+from common.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 from faq._normalize import fold
 
 __all__ = ["OFF_TOPIC_MARK", "Synonyms", "read_synonyms"]

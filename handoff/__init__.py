@@ -1,11 +1,13 @@
-"""Handoff: the centers directory, how a case finds its center, and the case itself."""
+"""Handoff: the centers directory, how a case finds its center, and the case service."""
 
 from ._cases import (
     TRANSITIONS,
     Case,
+    CaseDraft,
+    CaseEvent,
+    CaseMessage,
     CaseStatus,
     IllegalTransition,
-    NewCase,
     case_number,
     check_transition,
 )
@@ -16,21 +18,35 @@ from ._centers import (
     default_categories,
     load_centers,
 )
+from ._deadlines import DeadlinePolicy, Level, NoHigherCenter
 from ._directory import CenterDirectory
 from ._model import LEVELS, Center, Contact, PlaceMatch, Region, Route
+from ._ports import CaseReads, CaseStore, CaseWrites
+from ._service import CaseConflict, CaseNotFound, CaseService, resident_destination
 
 __all__ = [
     "DEFAULT_CENTERS_PATH",
     "LEVELS",
     "TRANSITIONS",
     "Case",
+    "CaseConflict",
+    "CaseDraft",
+    "CaseEvent",
+    "CaseMessage",
+    "CaseNotFound",
+    "CaseReads",
+    "CaseService",
     "CaseStatus",
+    "CaseStore",
+    "CaseWrites",
     "Center",
     "CenterDirectory",
     "CentersError",
     "Contact",
+    "DeadlinePolicy",
     "IllegalTransition",
-    "NewCase",
+    "Level",
+    "NoHigherCenter",
     "PlaceMatch",
     "Region",
     "Route",
@@ -39,4 +55,5 @@ __all__ = [
     "check_transition",
     "default_categories",
     "load_centers",
+    "resident_destination",
 ]

@@ -1,8 +1,9 @@
 """Cases and their lifecycle.
 
 A case is one matter a resident reported. Its status only moves along the
-edges of ``TRANSITIONS``; every move is written to the append-only audit
-trail (``case_events``) by the storage layer in the same transaction.
+edges of ``TRANSITIONS``; every move is made by the case service
+(``handoff._service``) and written to the append-only audit trail in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "TRANSITIONS",
     "Case",
+    "CaseDraft",
+    "CaseEvent",
+    "CaseMessage",
     "CaseStatus",
     "IllegalTransition",
-    "NewCase",
     "case_number",
     "check_transition",
 ]
@@ -30,6 +34,7 @@ class CaseStatus(StrEnum):
     RESOLVED = "resolved"  # closed with an outcome, waiting for the rating
     RATED = "rated"  # the resident rated the handling
     ARCHIVED = "archived"  # filed; no further changes
+    WITHDRAWN = "withdrawn"  # the resident took it back, with a reason
 
     @property
     def is_open(self) -> bool:
@@ -39,16 +44,21 @@ class CaseStatus(StrEnum):
 _OPEN = {CaseStatus.RECEIVED, CaseStatus.ASSIGNED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}
 
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.RECEIVED: frozenset({CaseStatus.ASSIGNED}),
+    CaseStatus.RECEIVED: frozenset({CaseStatus.ASSIGNED, CaseStatus.WITHDRAWN}),
     # Escalation and transfer keep a case ASSIGNED (to another center).
-    CaseStatus.ASSIGNED: frozenset({CaseStatus.ASSIGNED, CaseStatus.CLAIMED, CaseStatus.RESOLVED}),
-    CaseStatus.CLAIMED: frozenset(
-        {CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED}
+    CaseStatus.ASSIGNED: frozenset(
+        {CaseStatus.ASSIGNED, CaseStatus.CLAIMED, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
     ),
-    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.ASSIGNED, CaseStatus.RESOLVED}),
+    CaseStatus.CLAIMED: frozenset(
+        {CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
+    ),
+    CaseStatus.IN_PROGRESS: frozenset(
+        {CaseStatus.ASSIGNED, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN}
+    ),
     CaseStatus.RESOLVED: frozenset({CaseStatus.RATED, CaseStatus.ASSIGNED, CaseStatus.ARCHIVED}),
     CaseStatus.RATED: frozenset({CaseStatus.ARCHIVED, CaseStatus.ASSIGNED}),
     CaseStatus.ARCHIVED: frozenset(),
+    CaseStatus.WITHDRAWN: frozenset({CaseStatus.ARCHIVED}),
 }
 
 
@@ -69,8 +79,8 @@ def case_number(case_id: int, created: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class NewCase:
-    """What the report dialog collected, ready to be stored."""
+class CaseDraft:
+    """What the report dialog collected; the case service routes it and sets the deadline."""
 
     channel: str
     user_id: str
@@ -79,10 +89,6 @@ class NewCase:
     region_code: str
     location_text: str
     location_method: str  # picker | search | gps | link
-    center_id: str
-    center_name: str
-    level: str
-    due_at: datetime
     lat: float | None = None
     lon: float | None = None
     phone: str | None = None
@@ -93,6 +99,9 @@ class NewCase:
 
 @dataclass(frozen=True)
 class Case:
+    """One case. This class is the schema: the storage layer maps its fields to columns
+    one to one, so a new field needs only a migration besides this line."""
+
     id: int
     number: str
     channel: str
@@ -116,3 +125,28 @@ class Case:
     due_at: datetime
     resolved_at: datetime | None
     outcome: str | None
+    assignee: str | None  # the mediator holding the case (claimed or in progress)
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One line of the append-only audit trail."""
+
+    kind: str  # received | assigned | claimed | escalated | transferred | resolved | …
+    from_status: CaseStatus | None
+    to_status: CaseStatus | None
+    actor: str  # resident | system | mediator:<id>
+    detail: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseMessage:
+    """Something the resident or a mediator said about a case."""
+
+    id: int
+    case_id: int
+    author: str  # resident | mediator:<id> | system
+    body: str
+    attachments: list[dict[str, str]]
+    at: datetime

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
+from common.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 
-from ._directory import CenterDirectory
+from ._directory import LOWEST_LEVEL, CenterDirectory
 from ._model import LEVELS, Center, Contact, Region, level_rank
 
 __all__ = [
@@ -380,15 +380,33 @@ class _Parser:
         for draft in self.drafts:
             if draft.level != "village":
                 continue
-            node: _Draft | None = draft
-            while node is not None and not node.has_center:
-                node = node.parent
+            node = self.center_at_or_above(draft, "village")
             if node is None:
                 self.problem(
                     draft.line,
                     f"village {draft.name!r} ({draft.code}) has no center and none above it: "
                     "its cases cannot be routed",
                 )
+                continue
+            for category, level in LOWEST_LEVEL.items():
+                if category in self.categories and self.center_at_or_above(draft, level) is None:
+                    self.problem(
+                        draft.line,
+                        f"village {draft.name!r} ({draft.code}) has no center at {level} level "
+                        f"or above: its {category!r} cases (complaints about its own committee) "
+                        "cannot be routed",
+                    )
+
+    @staticmethod
+    def center_at_or_above(draft: _Draft, level: str) -> _Draft | None:
+        """The nearest region with a center on the way up from ``draft``, at ``level`` or higher."""
+        # A region whose level is broken was reported already: its center counts.
+        node: _Draft | None = draft
+        while node is not None and not (
+            node.has_center and (not node.level or level_rank(node.level) <= level_rank(level))
+        ):
+            node = node.parent
+        return node
 
     # -- building --
 

@@ -2,7 +2,9 @@
 
 Routing follows "小事不出村、大事不出镇": a case goes to the lowest center on
 the way up from the resident's place, unless the county has a specialised
-committee for the case's category. Escalation climbs one center at a time.
+committee for the case's category. A complaint about the village committee
+or its cadres (category ``village``) starts at the township: the village's own
+center sits in the committee it is about. Escalation climbs one center at a time.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from ._model import Center, Contact, PlaceMatch, Region, Route
+from ._model import Center, Contact, PlaceMatch, Region, Route, level_rank
 from ._placesearch import PlaceIndex
 
-__all__ = ["CenterDirectory"]
+__all__ = ["LOWEST_LEVEL", "CenterDirectory"]
 
 MAX_NEAREST_KM = 50.0  # farther than this from every place: outside the service area
 # Prefer the most local place: a township must be this much nearer than a
@@ -21,6 +23,12 @@ MAX_NEAREST_KM = 50.0  # farther than this from every place: outside the service
 # (a resident in a city district this file does not list goes to the city).
 _LEVEL_DETOUR_KM = {"village": 0.0, "township": 2.0, "county": 8.0, "city": 15.0}
 _EARTH_RADIUS_KM = 6371.0
+
+# The lowest level of center a category may go to, when it is not the village
+# level. Village affairs (村务与集体: cadres, elections, collective money) are
+# complaints about the 村委会, which runs the village's own center: they go to
+# the township at least, so nobody judges a complaint about themselves.
+LOWEST_LEVEL: dict[str, str] = {"village": "township"}
 
 
 def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -145,9 +153,9 @@ class CenterDirectory:
                         return Route(
                             center=committee, region=region, level="county", committee=True
                         )
-        found = self._lowest_center(path)
+        found = self._lowest_center(self._at_or_above(path, LOWEST_LEVEL.get(category)))
         if found is None:
-            msg = f"no center on the way up from region {code!r}"
+            msg = f"no center on the way up from region {code!r} for category {category!r}"
             raise LookupError(msg)
         center, region = found
         return Route(center=center, region=region, level=region.level, committee=False)
@@ -184,6 +192,13 @@ class CenterDirectory:
         while path[-1].parent_code is not None:
             path.append(self._regions[path[-1].parent_code])
         return path
+
+    @staticmethod
+    def _at_or_above(path: list[Region], level: str | None) -> list[Region]:
+        """The regions of ``path`` at ``level`` or higher (all of them for None)."""
+        if level is None:
+            return path
+        return [r for r in path if level_rank(r.level) <= level_rank(level)]
 
     @staticmethod
     def _lowest_center(path: list[Region]) -> tuple[Center, Region] | None:

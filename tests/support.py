@@ -11,33 +11,21 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from bot.app import create_app
+from bot.channels import ChannelAdapter
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
+from common.clock import ManualClock
 
-
-class Clock:
-    """The service's clock, frozen so deadlines can be asserted exactly."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+Clock = ManualClock  # frozen at 2026-11-22 10:00 Beijing time until a test advances it
 
 
 @dataclass
@@ -47,30 +35,42 @@ class Service:
 
 
 @contextlib.asynccontextmanager
-async def run_service(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[Service]:
-    """Serve the app over real HTTP until the block ends."""
+async def run_service(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    *,
+    adapters: Sequence[ChannelAdapter] | None = None,
+    background: bool = True,
+    start_timeout: float = 30,
+) -> AsyncIterator[Service]:
+    """Serve the app over real HTTP on a free port until the block ends."""
     async with open_runtime(settings, clock=clock) as runtime:
-        port = _free_port()
-        app = create_app(settings, runtime)
+        app = create_app(settings, runtime, adapters=adapters, background=background)
+        sock = socket.socket()
+        # Without it every small response waits for the peer's delayed ACK (~40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(("127.0.0.1", 0))  # bound once: no other process can take the port
+        port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             app,
-            host="127.0.0.1",
-            port=port,
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=1,  # open event streams never end by themselves
         )
         server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
+            async with asyncio.timeout(start_timeout):
+                while not server.started:
+                    if task.done():
+                        task.result()
+                        raise RuntimeError("the test server stopped before it started")
+                    await asyncio.sleep(0.01)
             yield Service(f"http://127.0.0.1:{port}", runtime)
         finally:
             server.should_exit = True
             await task
+            sock.close()
 
 
 def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from faq import FaqService
+
 
 def minshi(*args: str, stdin: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
     """Run the ``minshi`` command with only the given MINSHI_ settings."""
@@ -57,9 +59,17 @@ def test_terminal_conversation_survives_a_restart(tmp_path: Path) -> None:
     assert "发生在哪里" in out
 
 
-def test_terminal_answers_a_question(tmp_path: Path) -> None:
-    out = chat(tmp_path / "chat.db", "工地包工头跑了工钱找谁要")
-    assert "法律依据" in out or "您想问的是不是" in out
+def test_terminal_answers_a_question_and_opens_the_details(tmp_path: Path) -> None:
+    faq = FaqService(None)
+    faq.load()
+    entry = faq.entry("wage-arrears-construction")
+    assert entry is not None
+    out = chat(tmp_path / "chat.db", entry.question, "?")
+    assert entry.short_answer in out
+    assert "〔详细说明 · 法律依据：输入 ? 查看〕" in out
+    after_question_mark = out.split("〔详细说明 · 法律依据：输入 ? 查看〕", 1)[1]
+    assert entry.answer.strip()[:30] in after_question_mark
+    assert "法律依据：《" in after_question_mark
 
 
 def test_broken_centers_file_stops_start_up_with_file_and_line(tmp_path: Path) -> None:

@@ -1,17 +1,21 @@
-"""The storage layer: the only place that speaks SQL."""
+"""The storage adapters: SQL (SQLite today) and in-memory, both implementing the
+ports that ``dialogs``, ``handoff`` and ``common.outbox`` declare. The only place
+with SQL."""
 
-from ._database import Database
+from ._dialect import SQLITE, Dialect
+from ._memory_store import MemoryStore
 from ._migrations import MIGRATIONS, migrate, schema_version
-from ._store import CaseMessage, FaqMiss, Store, StoredMessage, Writes
+from ._sql_store import SqlStore, SqlWrites
+from ._sqlite import Database
 
 __all__ = [
     "MIGRATIONS",
-    "CaseMessage",
+    "SQLITE",
     "Database",
-    "FaqMiss",
-    "Store",
-    "StoredMessage",
-    "Writes",
+    "Dialect",
+    "MemoryStore",
+    "SqlStore",
+    "SqlWrites",
     "migrate",
     "schema_version",
 ]

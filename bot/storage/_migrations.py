@@ -1,15 +1,16 @@
 """Versioned schema migrations, applied in order at start-up.
 
 Each migration is a list of statements; ``{pk}`` stands for the dialect's
-auto-incrementing primary key. A migration never changes once released:
-new needs get a new version at the end of ``MIGRATIONS``.
+auto-incrementing primary key (``Dialect.ddl``), so braces are doubled. A
+migration never changes once released: new needs get a new version at the
+end of ``MIGRATIONS``.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ._database import Database
+from ._sqlite import Database
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version"]
 
@@ -119,6 +120,54 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "outbox states and leases, per-resident message ids, case holder, deadline index",
+        [
+            # A client's message id is unique per resident, not per channel: the
+            # old per-channel column keeps its values and its constraint.
+            "ALTER TABLE inbound RENAME COLUMN platform_msg_id TO legacy_msg_id",
+            "ALTER TABLE inbound ADD COLUMN platform_msg_id TEXT",
+            "UPDATE inbound SET platform_msg_id = legacy_msg_id, legacy_msg_id = NULL",
+            "CREATE UNIQUE INDEX inbound_by_msg_id ON inbound (channel, user_id, platform_msg_id)",
+            # The outbound table becomes the outbox: any destination, with a state.
+            "ALTER TABLE outbound RENAME COLUMN user_id TO address",
+            "ALTER TABLE outbound ADD COLUMN state TEXT NOT NULL DEFAULT 'pending'",
+            "ALTER TABLE outbound ADD COLUMN next_attempt_at TEXT",
+            "ALTER TABLE outbound ADD COLUMN lease_owner TEXT",
+            "ALTER TABLE outbound ADD COLUMN lease_until TEXT",
+            "ALTER TABLE outbound ADD COLUMN sending_at TEXT",
+            "ALTER TABLE outbound ADD COLUMN last_error TEXT",
+            "ALTER TABLE outbound ADD COLUMN resends INTEGER NOT NULL DEFAULT 0",
+            # Before the outbox, every reply went out in its HTTP response.
+            "UPDATE outbound SET state = 'delivered', delivered_at = created_at",
+            "CREATE INDEX outbound_waiting ON outbound (state, next_attempt_at)",
+            "ALTER TABLE cases ADD COLUMN assignee TEXT",
+            "CREATE INDEX cases_by_due ON cases (status, due_at)",
+        ],
+    ),
+    (
+        3,
+        "files residents uploaded, and the service's own secrets",
+        [
+            # A message may only carry a file its sender uploaded.
+            """CREATE TABLE uploads (
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                ref TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (channel, user_id, ref)
+            )""",
+            # Generated once (e.g. the key that signs web chat tokens), kept across restarts.
+            """CREATE TABLE service_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
@@ -142,7 +191,7 @@ async def migrate(db: Database) -> int:
             continue
         async with db.transaction() as tx:
             for statement in statements:
-                await tx.execute(statement.format(pk=db.dialect.serial_pk))
+                await tx.execute(db.dialect.ddl(statement))
             await tx.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at)"
                 " VALUES (?, ?, CURRENT_TIMESTAMP)",

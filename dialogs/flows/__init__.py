@@ -11,6 +11,7 @@ from .._states import (
     ASK_FEEDBACK,
     ASK_PICK,
     CASE_ADD,
+    CASE_WITHDRAW,
     CASES_LIST,
     LOC_CHOOSE,
     LOC_COUNTY,
@@ -23,10 +24,20 @@ from .._states import (
     REPORT_DESCRIPTION,
     REPORT_PHONE,
 )
-from . import ask, cases, location, menu, report
+from . import ask, cases, danger, location, menu, report, resume
 from .menu import open_menu_item
 
-__all__ = ["STEPS", "open_menu_item"]
+__all__ = [
+    "STEPS",
+    "ask",
+    "cases",
+    "danger",
+    "location",
+    "menu",
+    "open_menu_item",
+    "report",
+    "resume",
+]
 
 STEPS: dict[str, Step] = {
     step.name: step
@@ -61,5 +72,6 @@ STEPS: dict[str, Step] = {
         Step(REPORT_CONFIRM, report.confirm_prompt, report.confirm_handle, back=REPORT_PHONE),
         Step(CASES_LIST, cases.list_prompt, cases.list_handle, back=MENU),
         Step(CASE_ADD, cases.add_prompt, cases.add_handle, back=CASES_LIST),
+        Step(CASE_WITHDRAW, cases.withdraw_prompt, cases.withdraw_handle, back=CASE_ADD),
     ]
 }

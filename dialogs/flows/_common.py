@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .._flow import Turn
-from .._model import Choice
+from common.messages import Choice
 
-__all__ = ["menu_choices", "to_menu"]
+from .._flow import Turn
+
+__all__ = ["center_phone", "menu_choices", "to_menu"]
 
 
 def menu_choices(turn: Turn) -> list[Choice]:
@@ -21,3 +22,8 @@ def menu_choices(turn: Turn) -> list[Choice]:
 
 def to_menu(turn: Turn) -> Choice:
     return Choice(turn.t("menu.back_to_menu"), "cmd:menu")
+
+
+def center_phone(turn: Turn, phone: str) -> str:
+    """A center's number as shown to residents: marked 示例 while the directory is demo data."""
+    return f"{phone}{turn.t('demo_mark')}" if turn.services.centers.demo else phone

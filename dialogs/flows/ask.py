@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from faq import Decision
+from common.messages import Choice
 
 from .._flow import Turn
-from .._model import Choice
 from .._states import ASK_FEEDBACK, ASK_PICK, MENU
 from . import report
 from ._common import menu_choices, to_menu
@@ -38,11 +37,12 @@ async def answer(turn: Turn, query: str) -> str | None:
     result = turn.services.faq.match(query)
     best = result.candidates[0] if result.candidates else None
     turn.data["ask"] = {"query": query}
-    if result.decision == Decision.ANSWER and best:
+    # Decisions are string enums: compared by value, so dialogs need not import faq.
+    if result.decision == "answer" and best:
         turn.data["ask"]["score"] = best.score
         _show_answer(turn, best.entry.id)
         return ASK_FEEDBACK
-    if result.decision == Decision.SUGGEST and result.candidates:
+    if result.decision == "suggest" and result.candidates:
         shown = result.candidates[:3]
         turn.data["ask"]["candidates"] = [c.entry.id for c in shown]
         turn.data["ask"]["scores"] = {c.entry.id: c.score for c in shown}
@@ -73,11 +73,16 @@ def _show_answer(turn: Turn, entry_id: str) -> None:
         turn.say(turn.t("ask.no_match"))
         return
     turn.data.setdefault("ask", {})["entry"] = entry.id
-    parts = [turn.t("ask.answer", question=entry.question, answer=entry.answer.strip())]
+    short = entry.short_answer or entry.answer.strip()
+    text = turn.t("ask.answer", question=entry.question, answer=short)
+    details = [entry.answer.strip()] if entry.short_answer else []
     if entry.basis:
-        parts.append(turn.t("ask.basis_title") + "、".join(str(c) for c in entry.basis))
-    parts.append(turn.t("ask.disclaimer"))
-    turn.say("\n\n".join(parts))
+        details.append(turn.t("ask.basis_title") + turn.services.faq.cite(entry.basis))
+    turn.say(
+        f"{text}\n\n{turn.t('ask.disclaimer')}",
+        details="\n\n".join(details),
+        details_label=turn.t("ask.details_label"),
+    )
 
 
 async def pick_prompt(turn: Turn) -> None:

@@ -1,16 +1,23 @@
-"""我的事项: the resident's cases, and adding a message to an open one."""
+"""我的事项: the resident's cases, adding a message to an open one, or withdrawing it."""
 
 from __future__ import annotations
 
+from common.messages import Choice
 from handoff import Case
 
 from .._flow import Turn
-from .._model import Choice
-from .._states import CASE_ADD, MENU
-from ._common import menu_choices, to_menu
+from .._states import CASE_ADD, CASE_WITHDRAW, MENU
+from ._common import center_phone, menu_choices, to_menu
 from ._display import format_time
 
-__all__ = ["add_handle", "add_prompt", "list_handle", "list_prompt"]
+__all__ = [
+    "add_handle",
+    "add_prompt",
+    "list_handle",
+    "list_prompt",
+    "withdraw_handle",
+    "withdraw_prompt",
+]
 
 _LIST_LIMIT = 10
 
@@ -66,7 +73,10 @@ async def list_handle(turn: Turn) -> str | None:
 
 
 def _done(turn: Turn) -> list[Choice]:
-    return [Choice(turn.t("cases.done"), "case:done")]
+    return [
+        Choice(turn.t("cases.done"), "case:done"),
+        Choice(turn.t("cases.withdraw"), "case:withdraw"),
+    ]
 
 
 async def add_prompt(turn: Turn) -> None:
@@ -89,13 +99,15 @@ async def add_prompt(turn: Turn) -> None:
 
 def _center_phone(turn: Turn, case: Case) -> str:
     center = turn.services.centers.center(case.center_id)
-    return center.phone if center else "—"
+    return center_phone(turn, center.phone) if center else "—"
 
 
 async def add_handle(turn: Turn) -> str | None:
     if turn.payload == "case:done" or turn.text == turn.t("cases.done"):
         turn.data.pop("case", None)
         return MENU
+    if turn.payload == "case:withdraw":
+        return CASE_WITHDRAW
     case = await _own_case(turn, turn.data.get("case", ""))
     if case is None:
         return MENU
@@ -112,4 +124,38 @@ async def add_handle(turn: Turn) -> str | None:
         case.id, "resident", turn.text, attachments, turn.inbound_id, turn.now
     )
     turn.say(turn.t("cases.added", number=case.number), _done(turn))
+    return None
+
+
+_REASONS = ("cases.reason_solved", "cases.reason_not_needed", "cases.reason_mistake")
+
+
+async def withdraw_prompt(turn: Turn) -> None:
+    """Asks why the resident takes the case back (the center sees the reason)."""
+    number = turn.data.get("case", "")
+    turn.say(
+        turn.t("cases.withdraw_prompt", number=number),
+        [Choice(turn.t(key), f"why:{key}") for key in _REASONS]
+        + [Choice(turn.t("cases.withdraw_keep"), "case:keep")],
+    )
+
+
+async def withdraw_handle(turn: Turn) -> str | None:
+    if turn.payload == "case:keep":
+        return CASE_ADD
+    key = turn.payload.removeprefix("why:")
+    reason = turn.t(key) if key in _REASONS else turn.text
+    if not reason:
+        turn.say(turn.t("cases.withdraw_hint"))
+        return None
+    case = await _own_case(turn, turn.data.get("case", ""))
+    if case is None or not case.status.is_open:
+        turn.say(turn.t("cases.closed"), menu_choices(turn))
+        turn.data.pop("case", None)
+        turn.state = MENU
+        return None
+    await turn.services.cases.withdraw(turn.writes, case.number, case.status, reason, turn.now)
+    turn.data.pop("case", None)
+    turn.say(turn.t("cases.withdrawn", number=case.number), menu_choices(turn))
+    turn.state = MENU
     return None

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.messages import Choice
+
 from .._flow import Turn
-from .._model import Choice
 from .._states import (
     LOC_CHOOSE,
     LOC_COUNTY,
@@ -72,8 +73,8 @@ async def prompt(turn: Turn) -> None:
             ],
         )
         return
-    intro = turn.t("card.prompt") + "\n" if _purpose(turn) == "card" else ""
-    turn.say(intro + turn.t("location.prompt"), _method_choices(turn))
+    key = "card.location_prompt" if _purpose(turn) == "card" else "location.prompt"
+    turn.say(turn.t(key), _method_choices(turn))
 
 
 async def _common(turn: Turn) -> str | bool | None:
@@ -129,10 +130,14 @@ async def choose_prompt(turn: Turn) -> None:
     codes = loc.get("candidates", [])
     if loc.get("method") == "gps" and codes:
         text = turn.t("location.nearest_found", place=centers.full_name(codes[0]))
+        choices = [
+            Choice(turn.t("location.yes_here"), f"loc:set:{codes[0]}"),
+            Choice(turn.t("location.not_here"), "loc:pick"),
+        ]
     else:
         text = turn.t("location.search_found")
-    choices = [Choice(centers.full_name(c), f"loc:set:{c}") for c in codes]
-    choices.append(Choice(turn.t("location.none_right"), "loc:pick"))
+        choices = [Choice(centers.full_name(c), f"loc:set:{c}") for c in codes]
+        choices.append(Choice(turn.t("location.none_right"), "loc:pick"))
     turn.say(text, choices)
 
 

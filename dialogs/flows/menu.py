@@ -7,7 +7,9 @@ from .._states import ASK, CASES_LIST
 from . import ask, card, human, report
 from ._common import menu_choices as choices
 
-__all__ = ["handle", "open_menu_item", "prompt"]
+__all__ = ["ITEMS", "handle", "open_menu_item", "prompt"]
+
+ITEMS = ("ask", "report", "cases", "human", "card")  # what menu:<item> buttons open
 
 
 async def prompt(turn: Turn) -> None:

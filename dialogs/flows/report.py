@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
-from datetime import timedelta
 
-from bot.privacy import mask_phone, valid_mobile
-from handoff import NewCase
+from common.messages import Choice
+from common.privacy import mask_phone, valid_mobile
+from handoff import CaseDraft
 
 from .._flow import Turn
-from .._model import Choice
 from .._states import (
     LOCATION,
     MENU,
@@ -19,12 +19,13 @@ from .._states import (
     REPORT_DESCRIPTION,
     REPORT_PHONE,
 )
-from ._common import menu_choices
+from ._common import center_phone, menu_choices
 from ._display import format_time
 
 __all__ = [
     "back_unless_editing",
     "begin",
+    "begin_with_story",
     "category_handle",
     "category_prompt",
     "confirm_handle",
@@ -32,6 +33,7 @@ __all__ = [
     "description_handle",
     "description_prompt",
     "infer_category",
+    "mobile_in",
     "phone_handle",
     "phone_prompt",
 ]
@@ -49,6 +51,19 @@ def begin(turn: Turn, *, category: str | None = None, first_message: str | None 
     }
     turn.data["loc_purpose"] = "report"
     return REPORT_DESCRIPTION if category else REPORT_CATEGORY
+
+
+def begin_with_story(turn: Turn, story: str) -> str:
+    """Opens a report whose description starts with what the resident already said,
+    telling them it was kept; returns the next step."""
+    category = infer_category(turn, story)
+    step = begin(turn, category=category, first_message=story)
+    kept = turn.t("report.story_kept")
+    if category:
+        name = turn.services.faq.categories().get(category, category)
+        kept = turn.t("report.category_guess", category=name) + "\n" + kept
+    turn.say(kept)
+    return step
 
 
 def back_unless_editing(default: str) -> Callable[[Turn], str]:
@@ -104,6 +119,11 @@ async def category_handle(turn: Turn) -> str | None:
             )
             turn.state = REPORT_DESCRIPTION
             return None
+        if not form.get("editing"):
+            # Not clear which kind: keep the story as the start of the description.
+            form["messages"].append(turn.text)
+            turn.say(turn.t("report.category_story_kept"), _category_choices(turn))
+            return None
     turn.say(turn.t("report.category_hint"), _category_choices(turn))
     return None
 
@@ -113,8 +133,22 @@ def _done_choice(turn: Turn) -> Choice:
 
 
 async def description_prompt(turn: Turn) -> None:
-    """Asks what happened; several messages and photos are welcome."""
-    turn.say(turn.t("report.description_prompt"), [_done_choice(turn)])
+    """Asks what happened; when something was said already, what to do with it."""
+    form = turn.form("report")
+    told = len(form["messages"]) + len(form["attachments"])
+    if form.get("editing") and told:
+        turn.say(
+            turn.t("report.description_edit", description=_summary(form["messages"]) or "—"),
+            [
+                Choice(turn.t("report.description_add"), "desc:add"),
+                Choice(turn.t("report.description_replace"), "desc:replace"),
+                _done_choice(turn),
+            ],
+        )
+    elif told:
+        turn.say(turn.t("report.description_more", count=told), [_done_choice(turn)])
+    else:
+        turn.say(turn.t("report.description_prompt"), [_done_choice(turn)])
 
 
 async def description_handle(turn: Turn) -> str | None:
@@ -126,6 +160,13 @@ async def description_handle(turn: Turn) -> str | None:
             turn.say(turn.t("report.description_empty"), [_done_choice(turn)])
             return None
         return _after_edit(turn, LOCATION)
+    if turn.payload == "desc:add":
+        turn.say(turn.t("report.description_adding"), [_done_choice(turn)])
+        return None
+    if turn.payload == "desc:replace":
+        form["messages"], form["attachments"] = [], []
+        turn.say(turn.t("report.description_replaced"), [_done_choice(turn)])
+        return None
     if turn.text:
         if len(form["messages"]) >= services.max_description_messages:
             turn.say(turn.t("report.description_full"), [_done_choice(turn)])
@@ -155,7 +196,30 @@ async def phone_prompt(turn: Turn) -> None:
     turn.say(turn.t("report.phone_prompt"), [Choice(turn.t("report.phone_skip"), "phone:skip")])
 
 
-_PHONE_NOISE = re.compile(r"[\s\-－—()（）]")
+# Between digit groups: spaces, dashes, dots and brackets as people type them.
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-－—–.·()（）]+(?=\d)")
+_DIGIT_RUN = re.compile(r"\+?\d+")
+
+
+def mobile_in(text: str) -> str | None:
+    """The one mainland mobile number in what was typed, or None.
+
+    Accepts a Chinese keyboard's full-width digits, separators, a +86/0086
+    prefix and words around it (我的电话是…。); refuses anything else,
+    including a number with a digit too many.
+    """
+    plain = _BETWEEN_DIGITS.sub("", unicodedata.normalize("NFKC", text))
+    numbers: list[str] = []
+    for run in _DIGIT_RUN.findall(plain):
+        digits = run.removeprefix("+")
+        for prefix in ("0086", "86"):
+            if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
+                digits = digits[len(prefix) :]
+        numbers.append(digits)
+    long_ones = [n for n in numbers if len(n) >= 7]
+    if len(long_ones) == 1 and valid_mobile(long_ones[0]):
+        return long_ones[0]
+    return None
 
 
 async def phone_handle(turn: Turn) -> str | None:
@@ -165,12 +229,9 @@ async def phone_handle(turn: Turn) -> str | None:
         form["phone"] = None
         return REPORT_CONFIRM
     if turn.text:
-        digits = _PHONE_NOISE.sub("", turn.text)
-        digits = digits.removeprefix("+86").removeprefix("0086")
-        if len(digits) == 13 and digits.startswith("86"):
-            digits = digits[2:]
-        if valid_mobile(digits):
-            form["phone"] = digits
+        phone = mobile_in(turn.text)
+        if phone is not None:
+            form["phone"] = phone
             return REPORT_CONFIRM
         turn.say(turn.t("report.phone_invalid"), skip)
         return None
@@ -227,8 +288,6 @@ async def confirm_handle(turn: Turn) -> str | None:
         return None
     if turn.payload in _EDIT_TARGETS:
         form["editing"] = True
-        if turn.payload == "edit:description":
-            form["messages"], form["attachments"] = [], []
         if turn.payload == "edit:location":
             turn.data["loc_purpose"] = "report"
             turn.data["loc_skip_home"] = True
@@ -240,11 +299,10 @@ async def confirm_handle(turn: Turn) -> str | None:
 async def _submit(turn: Turn) -> None:
     form = turn.form("report")
     services = turn.services
-    route = services.centers.route(form["region"], form["category"])
-    hours = services.deadline_hours.get(route.level, 48)
     urgent = bool(turn.data.get("urgent"))
-    case = await turn.writes.create_case(
-        NewCase(
+    case, center = await services.cases.open(
+        turn.writes,
+        CaseDraft(
             channel=turn.msg.channel,
             user_id=turn.msg.user_id,
             category=form["category"],
@@ -255,10 +313,6 @@ async def _submit(turn: Turn) -> None:
             lat=form.get("lat"),
             lon=form.get("lon"),
             phone=form.get("phone"),
-            center_id=route.center.id,
-            center_name=route.center.name,
-            level=route.level,
-            due_at=turn.now + timedelta(hours=hours),
             urgent=urgent,
             transcript_from=form.get("started"),
             attachments=tuple(form["attachments"]),
@@ -269,7 +323,7 @@ async def _submit(turn: Turn) -> None:
         "report.submitted",
         number=case.number,
         center=case.center_name,
-        center_phone=route.center.phone,
+        center_phone=center_phone(turn, center.phone),
         due=format_time(case.due_at),
     )
     if urgent:

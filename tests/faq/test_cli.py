@@ -34,7 +34,7 @@ def test_check_lists_problems_and_fails(
 
 def test_check_of_the_shipped_faq(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["faq", "check"]) == 0
-    assert "entries in 16 files" in capsys.readouterr().out
+    assert "OK: 152 entries in 19 files" in capsys.readouterr().out
 
 
 def test_ask_shows_decision_ranking_and_why(
@@ -81,6 +81,20 @@ def test_eval_text(small_faq: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "top-1                       0.800" in out
     assert "confident wrong answers     0.250" in out
     assert "  family            1   0.000  1.000  0.500      -  1.000" in out
+
+
+def test_eval_can_set_aside_ids_the_faq_does_not_have_yet(
+    small_faq: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # While entries are being written, labels run ahead of the FAQ.
+    path = write_cases(tmp_path / "q.jsonl", [*CASES, ("低保怎么申请", "social-assistance")])
+    args = ["faq", "eval", str(path), "--json", "--faq", str(small_faq)]
+    assert main(args) == 1
+    assert main([*args, "--skip-unknown"]) == 0
+    captured = capsys.readouterr()
+    assert f"{path}:9: expected id 'social-assistance' is not in the FAQ" in captured.err
+    assert "1 queries set aside (--skip-unknown)" in captured.err
+    assert json.loads(captured.out.splitlines()[-1])["n"] == 8
 
 
 def test_eval_rejects_bad_files(

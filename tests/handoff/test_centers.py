@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import handoff
-from bot.yamlsource import YamlSourceError
+from common.yamlsource import YamlSourceError
 from handoff import DEFAULT_CENTERS_PATH, CenterDirectory, CentersError, check_centers, load_centers
 
 CATEGORIES = {"traffic", "labor", "wages", "property", "family", "neighbor", "consumer", "other"}
@@ -338,3 +338,37 @@ def test_empty_lists_are_fine(tmp_path: Path) -> None:
     lines[31:33] = ["                    contacts:", "                    children:"]
     lines[1:3] = ["national:"]
     assert problems_of(tmp_path, lines) == []
+
+
+# A village with its own center and none above it: its everyday cases route,
+# complaints about its own committee (category 'village') cannot.
+ONLY_A_VILLAGE_CENTER = """\
+regions:
+  - code: "621202"
+    name: 武都区
+    level: county
+    children:
+      - code: "621202002"
+        name: 吉石坝街道
+        level: township
+        children:
+          - code: "621202002001"
+            name: 吉石坝社区
+            level: village
+            center: {name: 社区中心, phone: "0939-0000102"}
+""".splitlines()
+
+
+def test_village_affairs_need_a_center_above_the_village(tmp_path: Path) -> None:
+    path = write(tmp_path, ONLY_A_VILLAGE_CENTER)
+    assert [str(p).removeprefix(f"{path}:") for p in check_centers(path, {"village"})] == [
+        "10: village '吉石坝社区' (621202002001) has no center at township level or above: "
+        "its 'village' cases (complaints about its own committee) cannot be routed"
+    ]
+    assert check_centers(path, CATEGORIES) == []  # without the category there is nothing to route
+
+
+def test_the_new_faq_categories_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, edited(l22=committee("wudu-x", "welfare, village, housing")))
+    assert check_centers(path) == []  # they are in faq/data/categories.yaml
+    assert check_centers(path, CATEGORIES)[0].message.startswith("unknown category 'welfare'")

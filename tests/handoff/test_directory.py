@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from handoff import CenterDirectory
+from handoff import CenterDirectory, load_centers
 
 DONGGOU = "620702103223"  # 甘州区沙井镇东沟村: no village center
 SIERGOU = "620702103203"  # 甘州区沙井镇寺儿沟村: has a village center
@@ -159,3 +161,77 @@ def test_committees_sit_at_their_county(directory: CenterDirectory) -> None:
     assert (committee.level, committee.region_code) == ("county", "621202")
     assert (committee.lat, committee.lon) == (county.lat, county.lon)
     assert committee.is_committee and not county.center.is_committee
+
+
+# -- the categories added with the 2026-12 topics -----------------------------------
+
+
+def test_village_affairs_skip_the_village_center(directory: CenterDirectory) -> None:
+    # 寺儿沟村's own center is run with the 村委会 a village-affairs complaint is about.
+    route = directory.route(SIERGOU, "village")
+    assert (route.center.id, route.center.name) == ("620702103", "沙井镇综治中心")
+    assert (route.level, route.committee, route.region.code) == ("township", False, "620702103")
+
+
+def test_village_affairs_from_a_village_without_center_go_to_its_township(
+    directory: CenterDirectory,
+) -> None:
+    assert directory.route(DONGGOU, "village").center.id == "620702103"
+    assert directory.route(DAYUN, "village").center.name == "中川镇综治中心"
+
+
+def test_village_affairs_from_a_township_or_county_stay_there(directory: CenterDirectory) -> None:
+    assert directory.route("620702103", "village").center.id == "620702103"
+    assert directory.route("623021", "village").center.name == "临潭县综治中心"
+
+
+def test_no_village_affairs_case_lands_on_a_village_center(directory: CenterDirectory) -> None:
+    villages = [r for r in directory.regions() if r.level == "village"]
+    assert sum(1 for v in villages if v.center) >= 10
+    for village in villages:
+        route = directory.route(village.code, "village")
+        assert route.level != "village", village.name
+        assert route.center.region_code == village.parent_code, village.name  # its township
+
+
+@pytest.mark.parametrize("category", ["welfare", "housing"])
+def test_welfare_and_housing_go_to_the_lowest_center(
+    directory: CenterDirectory, category: str
+) -> None:
+    assert directory.route(SIERGOU, category).center.id == SIERGOU
+    assert directory.route(DONGGOU, category).center.id == "620702103"
+    assert directory.route("621202100", category).committee is False  # no committee takes them
+
+
+def test_every_faq_category_routes_from_every_place(directory: CenterDirectory) -> None:
+    assert {"welfare", "village", "housing"} <= directory.categories
+    for region in directory.regions():
+        for category in directory.categories:
+            assert directory.route(region.code, category).center is not None
+
+
+def test_village_affairs_climb_past_a_township_without_center(tmp_path: Path) -> None:
+    path = tmp_path / "centers.yaml"
+    path.write_text(
+        """\
+regions:
+  - code: "621202"
+    name: 武都区
+    level: county
+    center: {name: 区中心, phone: "0939-0000200"}
+    children:
+      - code: "621202002"
+        name: 吉石坝街道
+        level: township
+        children:
+          - code: "621202002001"
+            name: 吉石坝社区
+            level: village
+            center: {name: 社区中心, phone: "0939-0000102"}
+""",
+        encoding="utf-8",
+    )
+    directory = load_centers(path, {"neighbor", "village"})
+    assert directory.route("621202002001", "neighbor").center.name == "社区中心"
+    route = directory.route("621202002001", "village")
+    assert (route.center.name, route.level) == ("区中心", "county")

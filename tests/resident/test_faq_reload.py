@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,13 @@ async def ask(resident: Resident, question: str) -> str:
     return resident.text
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait for the reload thread to do its work (it polls every 0.2 s here)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
 async def test_edits_are_served_and_a_broken_edit_keeps_the_last_good_faq(
     tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -55,15 +63,12 @@ async def test_edits_are_served_and_a_broken_edit_keeps_the_last_good_faq(
     ):
         token = (await client.post("/api/chat/session")).json()["token"]
         resident = Resident(client, token)
-        await resident.say("/start")
+        await resident.start()
         assert "村里的水井" not in await ask(resident, "村里的水井被人投了脏东西怎么办")
 
         safety = faq_dir / "safety.yaml"
         safety.write_text(safety.read_text(encoding="utf-8") + NEW_ENTRY, encoding="utf-8")
-        for _ in range(50):  # a few seconds at most
-            await asyncio.sleep(0.2)
-            if service.runtime.faq.entry("village-well"):
-                break
+        await until(lambda: service.runtime.faq.entry("village-well") is not None)
         assert "村里的水井被人投了脏东西怎么办" in await ask(
             resident, "村里的水井被人投了脏东西怎么办"
         )
@@ -71,8 +76,7 @@ async def test_edits_are_served_and_a_broken_edit_keeps_the_last_good_faq(
         version = service.runtime.faq.version
         with caplog.at_level(logging.WARNING):
             safety.write_text("- id: [broken\n", encoding="utf-8")
-            await asyncio.sleep(1.5)
-        assert f"{safety}:" in caplog.text  # the admin learns file and line
+            await until(lambda: f"{safety}:" in caplog.text)  # the admin learns file and line
         assert service.runtime.faq.version == version
         assert "村里的水井被人投了脏东西怎么办" in await ask(
             resident, "村里的水井被人投了脏东西怎么办"

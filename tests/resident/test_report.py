@@ -5,49 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.chat import ZHANGYE_VILLAGE, describe, pick_place, start_report, submit_case
+
 from .conftest import Resident, Service, rows
-
-ZHANGYE_VILLAGE = ("甘州区", "沙井镇", "寺儿沟村")
-
-
-async def start_report(resident: Resident, category: str = "邻里纠纷") -> None:
-    await resident.say("/start")
-    await resident.tap("反映问题")
-    await resident.tap(category)
-    assert "具体情况" in resident.text
-
-
-async def describe(resident: Resident, *lines: str) -> None:
-    for n, line in enumerate(lines, start=1):
-        await resident.say(line)
-        assert f"第 {n} 条" in resident.text
-    await resident.tap("说完了")
-    assert "发生在哪里" in resident.text or "是在「" in resident.text
-
-
-async def pick_place(resident: Resident, county: str, township: str, village: str) -> None:
-    if "换一个地方" in resident.labels:  # the place of an earlier report is offered first
-        await resident.tap("换一个地方")
-    await resident.tap("按地区选")
-    assert "请选区县" in resident.text
-    await resident.tap(county)
-    assert "请选乡镇" in resident.text
-    await resident.tap(township)
-    assert "请选村" in resident.text
-    await resident.tap(village)
-    assert "手机号" in resident.text
-
-
-async def submit_case(resident: Resident, story: str) -> str:
-    """Report a neighbour matter in the demo village without a phone; the case number."""
-    await start_report(resident)
-    await describe(resident, story)
-    await pick_place(resident, *ZHANGYE_VILLAGE)
-    await resident.tap("跳过")
-    await resident.tap("确认提交")
-    number = re.search(r"MS\d{6}-\d{4}", resident.text)
-    assert number, resident.text
-    return number.group(0)
 
 
 def the_case(service: Service) -> dict[str, Any]:
@@ -120,8 +80,8 @@ async def test_gps_location_routes_to_the_nearest_center(
     await resident.tap("发送位置")
     assert "发送位置" in resident.text
     await resident.send_location(village.lat + 0.001, village.lon - 0.001)
-    assert "离您位置最近的是" in resident.text
-    await resident.tap(village.name)
+    assert f"离您位置最近的是「{service.runtime.centers.full_name(village.code)}」" in resident.text
+    await resident.tap("是，就是这里")
     await resident.tap("跳过")
     await resident.tap("确认提交")
     case = the_case(service)
@@ -140,7 +100,7 @@ async def test_location_far_outside_the_service_area_is_explained(resident: Resi
 async def test_qr_code_place_is_offered_first(new_resident: Any, service: Service) -> None:
     resident: Resident = await new_resident()
     village = service.runtime.centers.search("寺儿沟村", limit=1)[0].region
-    await resident.say(f"/start {village.code}")
+    await resident.start(village.code)
     route = service.runtime.centers.route(village.code, "other")
     assert route.center.name in resident.replies[0]["text"]  # greeting names the center
     await resident.tap("反映问题")
@@ -157,7 +117,7 @@ async def test_qr_code_place_is_offered_first(new_resident: Any, service: Servic
 
 
 async def test_category_is_inferred_from_the_story(resident: Resident, service: Service) -> None:
-    await resident.say("/start")
+    await resident.start()
     await resident.tap("反映问题")
     await resident.say("包工头欠了我们三个月的工钱跑了")
     assert "欠薪与劳动报酬" in resident.text
@@ -250,7 +210,7 @@ async def test_residents_cannot_open_each_others_cases(new_resident: Any, servic
     alice: Resident = await new_resident()
     bob: Resident = await new_resident()
     number = await submit_case(alice, "邻居占道")
-    await bob.say("/start")
+    await bob.start()
     await bob.tap("我的事项")
     assert number not in bob.text
     await bob.post({"choice": f"case:{number}"})
@@ -259,7 +219,7 @@ async def test_residents_cannot_open_each_others_cases(new_resident: Any, servic
 
 
 async def test_contact_card_of_the_village(resident: Resident, service: Service) -> None:
-    await resident.say("/start")
+    await resident.start()
     await resident.tap("便民联系卡")
     assert "想看哪个村" in resident.text
     await resident.say("寺儿沟村")

@@ -1,49 +1,28 @@
-"""One database connection, one writer at a time, portable SQL.
+"""An open SQLite database file: WAL, foreign keys, full durability.
 
-All SQL in the project is written once, in the storage layer, with ``?``
-placeholders and only constructs that SQLite and PostgreSQL both run
-(``ON CONFLICT ... DO NOTHING``, ``RETURNING``, ISO-8601 text timestamps).
-DDL differences are confined to the few tokens in ``Dialect``.
-
-aiosqlite runs every statement on one worker thread, so a single connection
-is shared; an asyncio lock makes each ``transaction()`` block exclusive, so
-two conversations can never interleave statements inside one transaction.
+aiosqlite runs every statement of a connection on one worker thread, so one
+connection is shared and an asyncio lock makes each ``transaction()`` block
+exclusive: two conversations never interleave statements in a transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-__all__ = ["SQLITE", "Database", "Dialect", "Row"]
+from ._dialect import SQLITE, Dialect
+from ._rows import Row
 
-log = logging.getLogger(__name__)
-
-Row = aiosqlite.Row
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """The DDL tokens that differ between the engines we support."""
-
-    name: str
-    serial_pk: str  # an auto-incrementing integer primary key column type
-
-
-SQLITE = Dialect(name="sqlite", serial_pk="INTEGER PRIMARY KEY AUTOINCREMENT")
+__all__ = ["Database", "Row", "Transaction"]
 
 
 class Database:
-    """An open SQLite database file (WAL, foreign keys, full durability)."""
-
-    dialect = SQLITE
+    dialect: Dialect = SQLITE
 
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
@@ -85,9 +64,9 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Run a block of statements atomically; roll back on any exception."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self.conn.execute(self.dialect.begin_write)
             try:
-                yield Transaction(self.conn)
+                yield Transaction(self.conn, self.dialect)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
@@ -95,27 +74,30 @@ class Database:
                 await self.conn.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._lock, self.conn.execute(sql, params) as cur:
+        async with self._lock, self.conn.execute(self.dialect.sql(sql), params) as cur:
             return list(await cur.fetchall())
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        async with self._lock, self.conn.execute(self.dialect.sql(sql), params) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
 
 
 class Transaction:
     """Statements inside one ``Database.transaction()`` block."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, dialect: Dialect) -> None:
         self._conn = conn
+        self.dialect = dialect
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._conn.execute(sql, params)
+        await self._conn.execute(self.dialect.sql(sql), params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        async with self._conn.execute(self.dialect.sql(sql), params) as cur:
+            row: Row | None = await cur.fetchone()
+            return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
+        async with self._conn.execute(self.dialect.sql(sql), params) as cur:
             return list(await cur.fetchall())

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.privacy import MaskingFilter, mask_phone, mask_sensitive, valid_mobile
+from common.privacy import MaskingFilter, mask_phone, mask_sensitive, valid_mobile
 
 
 def test_phone_masking() -> None:

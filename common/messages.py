@@ -2,7 +2,8 @@
 
 Adapters turn a platform update into an ``Inbound`` and render each
 ``Outbound`` their own way (inline keyboard, numbered list, web buttons);
-the dialog code never sees a platform type.
+the dialog code never sees a platform type. The model lives here, below
+every package, because the case service queues messages too.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Attachment", "Choice", "Inbound", "InboundKind", "Location", "Outbound"]
+__all__ = ["Attachment", "Choice", "Inbound", "InboundKind", "Location", "Outbound", "Tone"]
 
-InboundKind = Literal["text", "choice", "location", "attachment"]
+# ``start``: the resident opened the chat, maybe with a place (QR code, deep
+# link, WeChat scene); ``payload`` holds the place code, or is empty.
+InboundKind = Literal["text", "choice", "location", "attachment", "start"]
+Tone = Literal["normal", "warning"]
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,46 @@ class Choice:
 
 @dataclass(frozen=True)
 class Outbound:
-    """One message to a resident: text and, optionally, choices to pick from."""
+    """One message to a resident.
+
+    ``text`` is what everyone sees first. ``tone`` "warning" asks the adapter
+    to make it stand out (a danger notice). ``calls`` are phone numbers that
+    appear in the text and should be tap-to-call where the platform can.
+    ``details`` is a longer text the resident can open on demand (详细说明 ·
+    法律依据), labelled ``details_label``; ``choices`` are buttons.
+    """
 
     text: str
     choices: tuple[Choice, ...] = field(default_factory=tuple)
+    tone: Tone = "normal"
+    calls: tuple[str, ...] = ()
+    details: str = ""
+    details_label: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+        body: dict[str, Any] = {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+        if self.tone != "normal":
+            body["tone"] = self.tone
+        if self.calls:
+            body["calls"] = list(self.calls)
+        if self.details:
+            body["details"] = self.details
+            body["details_label"] = self.details_label
+        return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Outbound:
         return cls(
             text=body["text"],
             choices=tuple(Choice(**c) for c in body.get("choices", ())),
+            tone=body.get("tone", "normal"),
+            calls=tuple(body.get("calls", ())),
+            details=body.get("details", ""),
+            details_label=body.get("details_label", ""),
         )
+
+    def as_plain_text(self) -> str:
+        """The text with its details appended, for channels that cannot fold."""
+        if not self.details:
+            return self.text
+        return f"{self.text}\n\n{self.details_label}\n{self.details}".rstrip()

@@ -1,0 +1,14 @@
+"""Channel adapters, and which of them the settings switch on."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .base import ChannelAdapter
+from .web import WebChannel
+
+__all__ = ["ChannelAdapter", "build_adapters"]
+
+
+def build_adapters(settings: Settings) -> list[ChannelAdapter]:
+    """Every channel the settings enable; the web chat always runs."""
+    return [WebChannel()]

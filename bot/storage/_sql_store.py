@@ -1,0 +1,532 @@
+"""Every query the service runs, written once for every SQL dialect.
+
+Reads are methods of ``SqlStore``; writes happen inside
+``async with store.transaction() as w:`` on ``SqlWrites``, so a dialog turn
+(new state, replies, a new case) commits all at once or not at all. After a
+commit, the topics of whatever was queued are published, so event streams
+and the delivery worker wake up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from common.delivery import OUTBOX_TOPIC
+from common.messages import Inbound, Outbound
+from common.outbox import Destination, OutboxEntry, OutboxRecord, OutboxState
+from dialogs import FaqMiss, Sent, StoredMessage
+from handoff import Case, CaseEvent, CaseMessage, CaseStatus, case_number
+
+from ._rows import columns, decoder, encode, iso, parse_iso
+from ._sqlite import Database, Row, Transaction
+
+__all__ = ["SqlStore", "SqlWrites"]
+
+_CASE_COLUMNS = columns(Case)
+_INSERT_CASE = (
+    f"INSERT INTO cases ({', '.join(c for c in _CASE_COLUMNS if c != 'id')})"
+    f" VALUES ({', '.join('?' for c in _CASE_COLUMNS if c != 'id')}) RETURNING id"
+)
+_case = decoder(Case)
+_OPEN = tuple(s.value for s in CaseStatus if s.is_open)
+_WAITING = (OutboxState.PENDING.value, OutboxState.RETRYING.value)
+Topics = Callable[[set[str]], None]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class _Reads:
+    """Lookups usable outside a transaction and inside one (a dialog turn)."""
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def conversation(self, channel: str, user_id: str) -> tuple[str, dict[str, Any]] | None:
+        row = await self._one(
+            "SELECT state, data FROM conversations WHERE channel = ? AND user_id = ?",
+            (channel, user_id),
+        )
+        return (row["state"], json.loads(row["data"])) if row else None
+
+    async def cases_for_resident(self, channel: str, user_id: str) -> list[Case]:
+        rows = await self._all(
+            "SELECT * FROM cases WHERE channel = ? AND user_id = ? ORDER BY id DESC",
+            (channel, user_id),
+        )
+        return [_case(r) for r in rows]
+
+    async def case_by_number(self, number: str) -> Case | None:
+        row = await self._one("SELECT * FROM cases WHERE number = ?", (number,))
+        return _case(row) if row else None
+
+    async def case_by_id(self, case_id: int) -> Case | None:
+        row = await self._one("SELECT * FROM cases WHERE id = ?", (case_id,))
+        return _case(row) if row else None
+
+
+class SqlWrites(_Reads):
+    """The statements that change data, all inside one transaction."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+        self.topics: set[str] = set()
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self._tx.fetchone(sql, params)
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._tx.fetchall(sql, params)
+
+    async def record_inbound(self, msg: Inbound, now: datetime) -> int | None:
+        row = await self._one(
+            "INSERT INTO inbound (channel, user_id, platform_msg_id, kind, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, user_id, platform_msg_id) DO NOTHING RETURNING id",
+            (
+                msg.channel,
+                msg.user_id,
+                msg.platform_msg_id,
+                msg.kind,
+                _json(msg.to_json()),
+                iso(now),
+            ),
+        )
+        return int(row["id"]) if row else None
+
+    async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
+        row = await self._one(
+            "UPDATE inbound SET processed_at = ? WHERE id = ? AND processed_at IS NULL"
+            " RETURNING id",
+            (iso(now), inbound_id),
+        )
+        return row is not None
+
+    async def save_conversation(
+        self, channel: str, user_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        await self._tx.execute(
+            "INSERT INTO conversations (channel, user_id, state, data, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, user_id) DO UPDATE"
+            " SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
+            (channel, user_id, state, _json(data), iso(now), iso(now)),
+        )
+
+    async def enqueue(
+        self,
+        destination: Destination,
+        message: Outbound,
+        now: datetime,
+        *,
+        inbound_id: int | None = None,
+        delivered: bool = False,
+    ) -> int:
+        state = OutboxState.DELIVERED if delivered else OutboxState.PENDING
+        row = await self._one(
+            "INSERT INTO outbound (channel, address, inbound_id, body, created_at, state,"
+            " delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                destination.channel,
+                destination.address,
+                inbound_id,
+                _json(message.to_json()),
+                iso(now),
+                state.value,
+                iso(now) if delivered else None,
+            ),
+        )
+        assert row is not None
+        self.topics.add(destination.topic)
+        if not delivered:
+            self.topics.add(OUTBOX_TOPIC)
+        return int(row["id"])
+
+    async def insert_case(self, case: Case) -> Case:
+        values = [encode(getattr(case, c)) for c in _CASE_COLUMNS if c != "id"]
+        row = await self._one(_INSERT_CASE, values)
+        assert row is not None
+        case_id = int(row["id"])
+        await self._tx.execute(
+            "UPDATE cases SET number = ? WHERE id = ?",
+            (case_number(case_id, case.created_at), case_id),
+        )
+        stored = await self.case_by_id(case_id)
+        assert stored is not None
+        return stored
+
+    async def update_case(
+        self, case_id: int, expected: CaseStatus, changes: Mapping[str, Any]
+    ) -> Case | None:
+        unknown = set(changes) - set(_CASE_COLUMNS)
+        assert not unknown, f"not case fields: {sorted(unknown)}"
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        row = await self._one(
+            f"UPDATE cases SET {assignments} WHERE id = ? AND status = ? RETURNING *",
+            [*(encode(v) for v in changes.values()), case_id, expected.value],
+        )
+        return _case(row) if row else None
+
+    async def add_case_event(self, case_id: int, event: CaseEvent) -> None:
+        await self._tx.execute(
+            "INSERT INTO case_events"
+            " (case_id, kind, from_status, to_status, actor, detail, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                event.kind,
+                encode(event.from_status),
+                encode(event.to_status),
+                event.actor,
+                _json(event.detail),
+                iso(event.at),
+            ),
+        )
+
+    async def add_case_message(
+        self,
+        case_id: int,
+        author: str,
+        body: str,
+        attachments: list[dict[str, str]],
+        inbound_id: int | None,
+        now: datetime,
+    ) -> int:
+        row = await self._one(
+            "INSERT INTO case_messages (case_id, author, body, attachments, inbound_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (case_id, author, body, _json(attachments), inbound_id, iso(now)),
+        )
+        await self._tx.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case_id))
+        assert row is not None
+        return int(row["id"])
+
+    async def log_faq_miss(
+        self,
+        channel: str,
+        user_id: str,
+        query: str,
+        reason: str,
+        best_id: str | None,
+        best_score: float | None,
+        now: datetime,
+    ) -> None:
+        await self._tx.execute(
+            "INSERT INTO faq_misses (channel, user_id, query, reason, best_id, best_score,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel, user_id, query, reason, best_id, best_score, iso(now)),
+        )
+
+
+class SqlStore(_Reads):
+    """Reads, the door to ``SqlWrites``, and the outbox operations of the worker."""
+
+    def __init__(self, db: Database, *, on_commit: Topics | None = None) -> None:
+        self.db = db
+        self._on_commit = on_commit
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self.db.fetchone(sql, params)
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self.db.fetchall(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlWrites]:
+        async with self.db.transaction() as tx:
+            writes = SqlWrites(tx)
+            yield writes
+        if writes.topics and self._on_commit is not None:
+            self._on_commit(writes.topics)
+
+    # -- dialogs ------------------------------------------------------------
+
+    async def replies_to(self, channel: str, user_id: str, platform_msg_id: str) -> list[Sent]:
+        rows = await self._all(
+            "SELECT o.id, o.body FROM outbound o JOIN inbound i ON i.id = o.inbound_id"
+            " WHERE i.channel = ? AND i.user_id = ? AND i.platform_msg_id = ? ORDER BY o.id",
+            (channel, user_id, platform_msg_id),
+        )
+        return [Sent(int(r["id"]), Outbound.from_json(json.loads(r["body"]))) for r in rows]
+
+    async def unprocessed_inbound(
+        self, channel: str | None = None, user_id: str | None = None
+    ) -> list[tuple[int, Inbound]]:
+        if channel is None or user_id is None:
+            rows = await self._all(
+                "SELECT id, channel, user_id, platform_msg_id, body FROM inbound"
+                " WHERE processed_at IS NULL ORDER BY id"
+            )
+        else:
+            rows = await self._all(
+                "SELECT id, channel, user_id, platform_msg_id, body FROM inbound"
+                " WHERE processed_at IS NULL AND channel = ? AND user_id = ? ORDER BY id",
+                (channel, user_id),
+            )
+        return [
+            (
+                int(r["id"]),
+                Inbound.from_json(
+                    r["channel"], r["user_id"], json.loads(r["body"]), r["platform_msg_id"]
+                ),
+            )
+            for r in rows
+        ]
+
+    async def outbound_after(self, channel: str, user_id: str, after: int) -> list[StoredMessage]:
+        rows = await self._all(
+            "SELECT id, body, created_at FROM outbound"
+            " WHERE channel = ? AND address = ? AND id > ? ORDER BY id",
+            (channel, user_id, after),
+        )
+        return [_out(r) for r in rows]
+
+    async def transcript(
+        self, channel: str, user_id: str, since_inbound: int = 0
+    ) -> list[StoredMessage]:
+        ins = await self._all(
+            "SELECT id, body, received_at FROM inbound"
+            " WHERE channel = ? AND user_id = ? AND id >= ? ORDER BY id",
+            (channel, user_id, since_inbound),
+        )
+        outs = await self._all(
+            "SELECT o.id, o.body, o.created_at, o.inbound_id, i.received_at AS anchor"
+            " FROM outbound o"
+            " LEFT JOIN inbound i ON i.id = o.inbound_id"
+            " WHERE o.channel = ? AND o.address = ? AND (o.inbound_id IS NULL OR o.inbound_id >= ?)"
+            " ORDER BY o.id",
+            (channel, user_id, since_inbound),
+        )
+        keyed: list[tuple[tuple[str, float, int], StoredMessage]] = [
+            ((r["received_at"], r["id"], 0), _in(r)) for r in ins
+        ]
+        for r in outs:
+            if r["anchor"]:  # a reply: right after the message it answers
+                keyed.append(((r["anchor"], r["inbound_id"], r["id"]), _out(r)))
+            else:  # pushed later (a mediator's reply): by time, after any reply of that moment
+                keyed.append(((r["created_at"], math.inf, r["id"]), _out(r)))
+        return [message for _, message in sorted(keyed, key=lambda pair: pair[0])]
+
+    async def faq_misses(self, limit: int = 100) -> list[FaqMiss]:
+        rows = await self._all(
+            "SELECT query, reason, MAX(best_id) AS best_id, MAX(best_score) AS best_score,"
+            " COUNT(*) AS n FROM faq_misses GROUP BY query, reason"
+            " ORDER BY n DESC, MAX(id) DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            FaqMiss(r["query"], r["reason"], r["best_id"], r["best_score"], int(r["n"]))
+            for r in rows
+        ]
+
+    # -- channels -----------------------------------------------------------
+
+    async def record_upload(
+        self, channel: str, user_id: str, ref: str, kind: str, size: int, now: datetime
+    ) -> None:
+        """Remember that this resident uploaded ``ref`` (content-addressed: once is enough)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO uploads (channel, user_id, ref, kind, size, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id, ref) DO NOTHING",
+                (channel, user_id, ref, kind, size, iso(now)),
+            )
+
+    async def uploaded_by(self, channel: str, user_id: str, ref: str) -> bool:
+        row = await self._one(
+            "SELECT 1 AS found FROM uploads WHERE channel = ? AND user_id = ? AND ref = ?",
+            (channel, user_id, ref),
+        )
+        return row is not None
+
+    async def service_secret(self, name: str, new_value: str, now: datetime) -> str:
+        """The secret called ``name``; ``new_value`` becomes it the first time it is asked."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO service_secrets (name, value, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, new_value, iso(now)),
+            )
+            row = await tx.fetchone("SELECT value FROM service_secrets WHERE name = ?", (name,))
+        assert row is not None
+        return str(row["value"])
+
+    # -- cases --------------------------------------------------------------
+
+    async def case_messages(self, case_id: int) -> list[CaseMessage]:
+        rows = await self._all(
+            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [
+            CaseMessage(
+                id=int(r["id"]),
+                case_id=int(r["case_id"]),
+                author=r["author"],
+                body=r["body"],
+                attachments=json.loads(r["attachments"]),
+                at=parse_iso(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    async def case_events(self, case_id: int) -> list[CaseEvent]:
+        rows = await self._all(
+            "SELECT kind, from_status, to_status, actor, detail, created_at FROM case_events"
+            " WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [
+            CaseEvent(
+                kind=r["kind"],
+                from_status=CaseStatus(r["from_status"]) if r["from_status"] else None,
+                to_status=CaseStatus(r["to_status"]) if r["to_status"] else None,
+                actor=r["actor"],
+                detail=json.loads(r["detail"]),
+                at=parse_iso(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    async def cases_due(self, now: datetime, limit: int) -> list[Case]:
+        rows = await self._all(
+            f"SELECT * FROM cases WHERE status IN ({_marks(_OPEN)}) AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?",
+            (*_OPEN, iso(now), limit),
+        )
+        return [_case(r) for r in rows]
+
+    # -- outbox -------------------------------------------------------------
+
+    async def lease_outbox(
+        self, owner: str, channels: Sequence[str], now: datetime, until: datetime, limit: int
+    ) -> list[OutboxEntry]:
+        if not channels:
+            return []
+        t = iso(now)
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT o.id, o.channel, o.address, o.body, o.attempts, o.sending_at"
+                f" FROM outbound o WHERE o.state IN ({_marks(_WAITING)})"
+                f" AND o.channel IN ({_marks(channels)})"
+                " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+                " AND (o.lease_until IS NULL OR o.lease_until < ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbound p"
+                "  WHERE p.channel = o.channel AND p.address = o.address AND p.id < o.id"
+                f"  AND p.state IN ({_marks(_WAITING)})"
+                "  AND (p.next_attempt_at > ? OR p.lease_until >= ?))"
+                f" ORDER BY o.id LIMIT ?{tx.dialect.for_update}",
+                (*_WAITING, *channels, t, t, *_WAITING, t, t, limit),
+            )
+            ids = [int(r["id"]) for r in rows]
+            if ids:
+                await tx.execute(
+                    "UPDATE outbound SET lease_owner = ?, lease_until = ?"
+                    f" WHERE id IN ({_marks(ids)})",
+                    (owner, iso(until), *ids),
+                )
+        return [
+            OutboxEntry(
+                id=int(r["id"]),
+                destination=Destination(r["channel"], r["address"]),
+                body=json.loads(r["body"]),
+                attempts=int(r["attempts"]),
+                interrupted=r["sending_at"] is not None,
+            )
+            for r in rows
+        ]
+
+    async def outbox_sending(self, entry_id: int, owner: str, now: datetime) -> bool:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "UPDATE outbound SET sending_at = ?, attempts = attempts + 1,"
+                " resends = resends + CASE WHEN sending_at IS NULL THEN 0 ELSE 1 END"
+                f" WHERE id = ? AND lease_owner = ? AND state IN ({_marks(_WAITING)})"
+                " RETURNING id",
+                (iso(now), entry_id, owner, *_WAITING),
+            )
+        return row is not None
+
+    async def outbox_outcome(
+        self,
+        entry_id: int,
+        owner: str,
+        state: OutboxState,
+        now: datetime,
+        *,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbound SET state = ?, delivered_at = ?, next_attempt_at = ?,"
+                " last_error = ?, sending_at = NULL, lease_owner = NULL, lease_until = NULL"
+                " WHERE id = ? AND lease_owner = ?",
+                (
+                    state.value,
+                    iso(now) if state is OutboxState.DELIVERED else None,
+                    iso(next_attempt_at) if next_attempt_at else None,
+                    error,
+                    entry_id,
+                    owner,
+                ),
+            )
+
+    async def outbox_release(self, entry_ids: Sequence[int], owner: str) -> None:
+        if not entry_ids:
+            return
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbound SET lease_owner = NULL, lease_until = NULL"
+                f" WHERE id IN ({_marks(entry_ids)}) AND lease_owner = ?",
+                (*entry_ids, owner),
+            )
+
+    async def outbox_records(self, destination: Destination | None = None) -> list[OutboxRecord]:
+        """Every entry (of one destination), oldest first: for operators and tests."""
+        if destination is None:
+            rows = await self._all("SELECT * FROM outbound ORDER BY id")
+        else:
+            rows = await self._all(
+                "SELECT * FROM outbound WHERE channel = ? AND address = ? ORDER BY id",
+                (destination.channel, destination.address),
+            )
+        return [_record(r) for r in rows]
+
+
+def _in(row: Row) -> StoredMessage:
+    return StoredMessage(
+        int(row["id"]), "in", json.loads(row["body"]), parse_iso(row["received_at"])
+    )
+
+
+def _out(row: Row) -> StoredMessage:
+    return StoredMessage(
+        int(row["id"]), "out", json.loads(row["body"]), parse_iso(row["created_at"])
+    )
+
+
+def _record(row: Row) -> OutboxRecord:
+    return OutboxRecord(
+        id=int(row["id"]),
+        destination=Destination(row["channel"], row["address"]),
+        body=json.loads(row["body"]),
+        state=OutboxState(row["state"]),
+        attempts=int(row["attempts"]),
+        resends=int(row["resends"]),
+        last_error=row["last_error"],
+        next_attempt_at=parse_iso(row["next_attempt_at"]) if row["next_attempt_at"] else None,
+        delivered_at=parse_iso(row["delivered_at"]) if row["delivered_at"] else None,
+    )

@@ -1,0 +1,107 @@
+"""What the dialog engine needs from storage (SQL and in-memory adapters implement it).
+
+A dialog turn — the resident's new state, the replies, maybe a new case —
+commits in one transaction, so ``TurnWrites`` includes the case writes and
+the outbox.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from common.messages import Inbound, Outbound
+from handoff import CaseWrites
+
+__all__ = ["DialogStore", "FaqMiss", "Sent", "StoredMessage", "TurnWrites"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A reply as stored: its outbox id orders the conversation."""
+
+    id: int
+    message: Outbound
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message of the transcript, in either direction."""
+
+    id: int
+    direction: str  # "in" (from the resident) or "out" (to the resident)
+    body: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FaqMiss:
+    query: str
+    reason: str
+    best_id: str | None
+    best_score: float | None
+    count: int
+
+
+class TurnWrites(CaseWrites, Protocol):
+    async def record_inbound(self, msg: Inbound, now: datetime) -> int | None:
+        """Store a resident's message; None when this resident sent its id before."""
+        ...
+
+    async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
+        """Mark a message processed; False when it already was (processed elsewhere)."""
+        ...
+
+    async def conversation(self, channel: str, user_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The dialog state and data of one resident, None before first contact."""
+        ...
+
+    async def save_conversation(
+        self, channel: str, user_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None: ...
+
+    async def log_faq_miss(
+        self,
+        channel: str,
+        user_id: str,
+        query: str,
+        reason: str,
+        best_id: str | None,
+        best_score: float | None,
+        now: datetime,
+    ) -> None: ...
+
+
+class DialogStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[TurnWrites]: ...
+
+    async def conversation(
+        self, channel: str, user_id: str
+    ) -> tuple[str, dict[str, Any]] | None: ...
+
+    async def replies_to(self, channel: str, user_id: str, platform_msg_id: str) -> list[Sent]:
+        """The replies stored for a message this resident sent before (a retry)."""
+        ...
+
+    async def unprocessed_inbound(
+        self, channel: str | None = None, user_id: str | None = None
+    ) -> list[tuple[int, Inbound]]:
+        """Messages stored but not processed (a crash, or held back while a resident
+        sent too fast), oldest first; of one resident when given."""
+        ...
+
+    async def transcript(
+        self, channel: str, user_id: str, since_inbound: int = 0
+    ) -> list[StoredMessage]:
+        """Both directions, oldest first; a reply sorts right after its message."""
+        ...
+
+    async def outbound_after(
+        self, channel: str, user_id: str, after: int
+    ) -> list[StoredMessage]: ...
+
+    async def faq_misses(self, limit: int = 100) -> list[FaqMiss]:
+        """Unanswered questions grouped by text, most frequent first."""
+        ...

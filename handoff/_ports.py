@@ -1,0 +1,59 @@
+"""What the case service needs from storage (SQL and in-memory adapters implement it).
+
+The store only persists: it never decides whether a change is allowed.
+``update_case`` is a compare-and-set, so two mediators acting on the same
+case at once cannot both succeed, whatever the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from common.outbox import OutboxWrites
+
+from ._cases import Case, CaseEvent, CaseMessage, CaseStatus
+
+__all__ = ["CaseReads", "CaseStore", "CaseWrites"]
+
+
+class CaseReads(Protocol):
+    async def case_by_number(self, number: str) -> Case | None: ...
+    async def case_by_id(self, case_id: int) -> Case | None: ...
+    async def cases_for_resident(self, channel: str, user_id: str) -> list[Case]: ...
+
+
+class CaseWrites(CaseReads, OutboxWrites, Protocol):
+    async def insert_case(self, case: Case) -> Case:
+        """Store a new case; its ``id`` and ``number`` are assigned here."""
+        ...
+
+    async def update_case(
+        self, case_id: int, expected: CaseStatus, changes: Mapping[str, Any]
+    ) -> Case | None:
+        """Apply ``changes`` only if the case is still in status ``expected``;
+        the updated case, or None when it was not."""
+        ...
+
+    async def add_case_event(self, case_id: int, event: CaseEvent) -> None: ...
+
+    async def add_case_message(
+        self,
+        case_id: int,
+        author: str,
+        body: str,
+        attachments: list[dict[str, str]],
+        inbound_id: int | None,
+        now: datetime,
+    ) -> int: ...
+
+
+class CaseStore(CaseReads, Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[CaseWrites]: ...
+    async def case_messages(self, case_id: int) -> list[CaseMessage]: ...
+    async def case_events(self, case_id: int) -> list[CaseEvent]: ...
+    async def cases_due(self, now: datetime, limit: int) -> list[Case]:
+        """Open cases whose deadline has passed, earliest first."""
+        ...

@@ -1,0 +1,24 @@
+# Sourced by scripts/test: the Debian packages the tests need, installed when missing.
+# Headless Chromium drives the web chat page in tests/browser (through Playwright).
+need_debian_packages() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo_cmd="sudo -n"
+    else
+      echo "scripts/test: missing ${missing[*]}; install it first: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "scripts/test: missing ${missing[*]} and no apt-get here; install it with your package manager" >&2
+    exit 1
+  fi
+  echo "scripts/test: installing ${missing[*]} (Debian packages) …" >&2
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+need_debian_packages
