@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+
 from faq import FaqService
 from handoff import CenterDirectory
 from tests.chat import ZHANGYE_VILLAGE, describe, pick_place, start_report
 
 from .conftest import EngineResident as Resident
 from .conftest import Harness
+
+
+@pytest.fixture
+def harness(harness_both: Harness) -> Harness:
+    """Every behaviour here holds on the engine and over HTTP against the service."""
+    return harness_both
+
 
 VILLAGE = "620702103203"
 
@@ -80,7 +89,7 @@ async def test_messages_over_the_flood_limit_are_answered_in_order_later(
     faq_service: FaqService, centers: CenterDirectory
 ) -> None:
     harness = Harness(faq_service, centers, flood_messages=5)
-    resident = harness.resident()
+    resident = await harness.resident()
     await start_report(resident)  # 3 messages
     lines = [f"第{n}件事" for n in range(1, 6)]
     for line in lines:
@@ -107,7 +116,7 @@ async def test_a_held_back_message_goes_before_the_next_one(
     faq_service: FaqService, centers: CenterDirectory
 ) -> None:
     harness = Harness(faq_service, centers, flood_messages=3)
-    resident = harness.resident()
+    resident = await harness.resident()
     await start_report(resident)  # 3 messages: the limit
     await resident.say("先说的")
     assert "发得太快" in resident.text

@@ -9,6 +9,13 @@ from tests.chat import ZHANGYE_VILLAGE, pick_place, start_report
 from .conftest import EngineResident as Resident
 from .conftest import Harness
 
+
+@pytest.fixture
+def harness(harness_both: Harness) -> Harness:
+    """Every behaviour here holds on the engine and over HTTP against the service."""
+    return harness_both
+
+
 WARNINGS = [
     ("他拿着菜刀在我家门口说要砍死我", "110"),
     ("我男人正在打我 快来人", "110"),
@@ -77,7 +84,7 @@ async def test_a_danger_inside_a_report_is_kept_in_the_story(
     assert "第 1 条" in resident.text  # the story goes on
     await resident.say("就是为了地界的事")
     await resident.tap("说完了")
-    state = await harness.store.conversation("web", "alice")
+    state = await harness.store.conversation("web", resident.user_id)
     assert state is not None
     assert state[1]["report"]["messages"] == ["他现在又拿着刀过来了", "就是为了地界的事"]
     assert state[1]["urgent"] is True

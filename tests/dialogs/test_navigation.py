@@ -12,6 +12,12 @@ from .conftest import Harness
 from .test_controls import STEPS, Reach
 
 
+@pytest.fixture
+def harness(harness_both: Harness) -> Harness:
+    """Every behaviour here holds on the engine and over HTTP against the service."""
+    return harness_both
+
+
 @pytest.mark.parametrize(
     ("step", "reach"), [(s[0], s[1]) for s in STEPS], ids=[s[0] for s in STEPS]
 )

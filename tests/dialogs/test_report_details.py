@@ -11,6 +11,12 @@ from .conftest import EngineResident as Resident
 from .conftest import Harness
 
 
+@pytest.fixture
+def harness(harness_both: Harness) -> Harness:
+    """Every behaviour here holds on the engine and over HTTP against the service."""
+    return harness_both
+
+
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [
