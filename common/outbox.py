@@ -22,6 +22,7 @@ __all__ = [
     "Delivered",
     "DeliveryResult",
     "Destination",
+    "FileToFetch",
     "OutboxEntry",
     "OutboxRecord",
     "OutboxState",
@@ -84,6 +85,16 @@ class OutboxRecord:
     last_error: str | None
     next_attempt_at: datetime | None
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FileToFetch:
+    """A file a resident sent on a platform, waiting to be downloaded."""
+
+    channel: str
+    platform_ref: str
+    kind: str
+    attempts: int
 
 
 @dataclass(frozen=True)

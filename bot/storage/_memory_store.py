@@ -19,7 +19,7 @@ from typing import Any
 
 from common.delivery import OUTBOX_TOPIC
 from common.messages import Inbound, Outbound
-from common.outbox import Destination, OutboxEntry, OutboxRecord, OutboxState
+from common.outbox import Destination, FileToFetch, OutboxEntry, OutboxRecord, OutboxState
 from dialogs import FaqMiss, Sent, StoredMessage
 from handoff import Case, CaseEvent, CaseMessage, CaseStatus, case_number
 
@@ -74,6 +74,8 @@ class _Tables:
     case_events: list[tuple[int, CaseEvent]] = field(default_factory=list)
     faq_misses: list[_MissRow] = field(default_factory=list)
     uploads: set[tuple[str, str, str]] = field(default_factory=set)
+    unreachable: set[Destination] = field(default_factory=set)
+    files: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     next_id: dict[str, int] = field(default_factory=dict)
 
@@ -301,6 +303,64 @@ class MemoryStore(_Reads):
 
     async def service_secret(self, name: str, new_value: str, now: datetime) -> str:
         return self._t.secrets.setdefault(name, new_value)
+
+    async def set_reachable(
+        self, destination: Destination, reachable: bool, now: datetime, reason: str = ""
+    ) -> None:
+        if reachable:
+            self._t.unreachable.discard(destination)
+        else:
+            self._t.unreachable.add(destination)
+
+    async def is_reachable(self, destination: Destination) -> bool:
+        return destination not in self._t.unreachable
+
+    async def outbox_wake(self, destination: Destination, now: datetime) -> int:
+        async with self._lock:
+            woken = [
+                r
+                for r in self._t.outbound.values()
+                if r.destination == destination
+                and r.state is OutboxState.RETRYING
+                and r.next_attempt_at is not None
+                and r.next_attempt_at > now
+            ]
+            for row in woken:
+                row.next_attempt_at = now
+        if woken and self._on_commit is not None:
+            self._on_commit({OUTBOX_TOPIC})
+        return len(woken)
+
+    async def queue_file(self, channel: str, platform_ref: str, kind: str, now: datetime) -> None:
+        self._t.files.setdefault(
+            (channel, platform_ref),
+            {"kind": kind, "state": "waiting", "attempts": 0, "local_ref": None, "at": now},
+        )
+
+    async def files_to_fetch(self, channel: str, limit: int) -> list[FileToFetch]:
+        waiting = [
+            (ref, f)
+            for (ch, ref), f in self._t.files.items()
+            if ch == channel and f["state"] == "waiting"
+        ]
+        waiting.sort(key=lambda item: item[1]["at"])
+        return [FileToFetch(channel, ref, f["kind"], f["attempts"]) for ref, f in waiting[:limit]]
+
+    async def file_fetched(
+        self, channel: str, platform_ref: str, local_ref: str, size: int, now: datetime
+    ) -> None:
+        record = self._t.files[(channel, platform_ref)]
+        record.update(state="fetched", local_ref=local_ref, attempts=record["attempts"] + 1)
+
+    async def file_failed(
+        self, channel: str, platform_ref: str, error: str, now: datetime, give_up: bool
+    ) -> None:
+        record = self._t.files[(channel, platform_ref)]
+        record.update(state="failed" if give_up else "waiting", attempts=record["attempts"] + 1)
+
+    async def local_file(self, channel: str, platform_ref: str) -> str | None:
+        record = self._t.files.get((channel, platform_ref))
+        return record["local_ref"] if record and record["state"] == "fetched" else None
 
     # -- cases --------------------------------------------------------------
 

@@ -168,6 +168,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        4,
+        "reachability of residents, files to fetch from platforms",
+        [
+            # A resident who blocked the bot or unsubscribed: their messages wait.
+            """CREATE TABLE destinations (
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                reachable INTEGER NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (channel, address)
+            )""",
+            # Photos and voice a resident sent on a platform, downloaded after the webhook.
+            """CREATE TABLE platform_files (
+                channel TEXT NOT NULL,
+                platform_ref TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                local_ref TEXT,
+                size INTEGER,
+                error TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (channel, platform_ref)
+            )""",
+            "CREATE INDEX platform_files_waiting ON platform_files (channel, state)",
+        ],
+    ),
 ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from common.delivery import OUTBOX_TOPIC
 from common.messages import Inbound, Outbound
-from common.outbox import Destination, OutboxEntry, OutboxRecord, OutboxState
+from common.outbox import Destination, FileToFetch, OutboxEntry, OutboxRecord, OutboxState
 from dialogs import FaqMiss, Sent, StoredMessage
 from handoff import Case, CaseEvent, CaseMessage, CaseStatus, case_number
 
@@ -363,6 +363,94 @@ class SqlStore(_Reads):
             row = await tx.fetchone("SELECT value FROM service_secrets WHERE name = ?", (name,))
         assert row is not None
         return str(row["value"])
+
+    async def set_reachable(
+        self, destination: Destination, reachable: bool, now: datetime, reason: str = ""
+    ) -> None:
+        """A resident blocked or unblocked the bot, unsubscribed or came back."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO destinations (channel, address, reachable, reason, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, address) DO UPDATE"
+                " SET reachable = excluded.reachable, reason = excluded.reason,"
+                " updated_at = excluded.updated_at",
+                (destination.channel, destination.address, int(reachable), reason, iso(now)),
+            )
+
+    async def is_reachable(self, destination: Destination) -> bool:
+        row = await self._one(
+            "SELECT reachable FROM destinations WHERE channel = ? AND address = ?",
+            (destination.channel, destination.address),
+        )
+        return row is None or bool(row["reachable"])
+
+    async def outbox_wake(self, destination: Destination, now: datetime) -> int:
+        """Entries of this destination waiting for a later retry become due now."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "UPDATE outbound SET next_attempt_at = ?"
+                " WHERE channel = ? AND address = ? AND state = ? AND next_attempt_at > ?"
+                " RETURNING id",
+                (
+                    iso(now),
+                    destination.channel,
+                    destination.address,
+                    OutboxState.RETRYING.value,
+                    iso(now),
+                ),
+            )
+        if rows and self._on_commit is not None:
+            self._on_commit({OUTBOX_TOPIC})
+        return len(rows)
+
+    async def queue_file(self, channel: str, platform_ref: str, kind: str, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO platform_files (channel, platform_ref, kind, state, created_at,"
+                " updated_at) VALUES (?, ?, ?, 'waiting', ?, ?)"
+                " ON CONFLICT (channel, platform_ref) DO NOTHING",
+                (channel, platform_ref, kind, iso(now), iso(now)),
+            )
+
+    async def files_to_fetch(self, channel: str, limit: int) -> list[FileToFetch]:
+        rows = await self._all(
+            "SELECT channel, platform_ref, kind, attempts FROM platform_files"
+            " WHERE channel = ? AND state = 'waiting' ORDER BY created_at LIMIT ?",
+            (channel, limit),
+        )
+        return [
+            FileToFetch(r["channel"], r["platform_ref"], r["kind"], int(r["attempts"]))
+            for r in rows
+        ]
+
+    async def file_fetched(
+        self, channel: str, platform_ref: str, local_ref: str, size: int, now: datetime
+    ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE platform_files SET state = 'fetched', local_ref = ?, size = ?,"
+                " attempts = attempts + 1, error = NULL, updated_at = ?"
+                " WHERE channel = ? AND platform_ref = ?",
+                (local_ref, size, iso(now), channel, platform_ref),
+            )
+
+    async def file_failed(
+        self, channel: str, platform_ref: str, error: str, now: datetime, give_up: bool
+    ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE platform_files SET state = ?, error = ?, attempts = attempts + 1,"
+                " updated_at = ? WHERE channel = ? AND platform_ref = ?",
+                ("failed" if give_up else "waiting", error, iso(now), channel, platform_ref),
+            )
+
+    async def local_file(self, channel: str, platform_ref: str) -> str | None:
+        row = await self._one(
+            "SELECT local_ref FROM platform_files WHERE channel = ? AND platform_ref = ?"
+            " AND state = 'fetched'",
+            (channel, platform_ref),
+        )
+        return str(row["local_ref"]) if row else None
 
     # -- cases --------------------------------------------------------------
 

@@ -290,3 +290,46 @@ async def test_a_secret_is_made_once_and_kept(stores: Reopen) -> None:
     assert first == "k1"
     again = await (await stores()).service_secret("token-key", "k2", NOW)
     assert again == "k1"
+
+
+async def test_an_unreachable_resident_is_remembered_and_can_come_back(store: Any) -> None:
+    tg = Destination("telegram", "42")
+    assert await store.is_reachable(tg)
+    await store.set_reachable(tg, False, NOW, "blocked")
+    assert not await store.is_reachable(tg)
+    assert await store.is_reachable(Destination("telegram", "43"))
+    await store.set_reachable(tg, True, NOW)
+    assert await store.is_reachable(tg)
+
+
+async def test_waking_a_destination_makes_its_waiting_entries_due(store: Any) -> None:
+    a1, b1 = await _queue(store, (ALICE, "a1"), (BOB, "b1"))
+    await store.lease_outbox("w", ["web"], NOW, NOW + timedelta(minutes=1), 10)
+    for entry_id in (a1, b1):
+        await store.outbox_sending(entry_id, "w", NOW)
+        await store.outbox_outcome(
+            entry_id, "w", OutboxState.RETRYING, NOW, next_attempt_at=NOW + timedelta(days=2)
+        )
+    soon = NOW + timedelta(minutes=5)
+    assert await store.outbox_wake(ALICE, soon) == 1
+    leased = await store.lease_outbox("w", ["web"], soon, soon + timedelta(minutes=1), 10)
+    assert [e.id for e in leased] == [a1]  # bob's entry still waits
+
+
+async def test_platform_files_wait_until_fetched_or_given_up(store: Any) -> None:
+    await store.queue_file("telegram", "file-1", "photo", NOW)
+    await store.queue_file("telegram", "file-2", "voice", NOW + timedelta(seconds=1))
+    await store.queue_file("telegram", "file-1", "photo", NOW)  # the same file again: once
+    waiting = await store.files_to_fetch("telegram", 10)
+    assert [(f.platform_ref, f.kind, f.attempts) for f in waiting] == [
+        ("file-1", "photo", 0),
+        ("file-2", "voice", 0),
+    ]
+    assert await store.files_to_fetch("wechat", 10) == []
+    await store.file_fetched("telegram", "file-1", "abc.jpg", 1234, NOW)
+    await store.file_failed("telegram", "file-2", "timeout", NOW, give_up=False)
+    assert [f.attempts for f in await store.files_to_fetch("telegram", 10)] == [1]
+    await store.file_failed("telegram", "file-2", "gone", NOW, give_up=True)
+    assert await store.files_to_fetch("telegram", 10) == []
+    assert await store.local_file("telegram", "file-1") == "abc.jpg"
+    assert await store.local_file("telegram", "file-2") is None
