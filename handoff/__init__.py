@@ -21,7 +21,7 @@ from ._centers import (
 from ._deadlines import DeadlinePolicy, Level, NoHigherCenter
 from ._directory import CenterDirectory
 from ._model import LEVELS, Center, Contact, PlaceMatch, Region, Route
-from ._ports import CaseReads, CaseStore, CaseWrites
+from ._ports import CaseReads, CaseStore, CaseWrites, case_topic, center_topic
 from ._service import CaseConflict, CaseNotFound, CaseService, resident_destination
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "Region",
     "Route",
     "case_number",
+    "case_topic",
+    "center_topic",
     "check_centers",
     "check_transition",
     "default_categories",

@@ -126,6 +126,14 @@ class Case:
     resolved_at: datetime | None
     outcome: str | None
     assignee: str | None  # the mediator holding the case (claimed or in progress)
+    first_reply_at: datetime | None = None  # a mediator's first message to the resident
+    rating: str | None = None  # satisfied | fairly_satisfied | dissatisfied
+    rating_comment: str | None = None
+    rated_at: datetime | None = None
+    followup_due_at: datetime | None = None  # when the 回访 message goes out
+    followed_up_at: datetime | None = None
+    archive_due_at: datetime | None = None  # resolved cases are filed after a while
+    overdue_flagged_at: datetime | None = None  # overdue at the top of the ladder
 
 
 @dataclass(frozen=True)
@@ -150,3 +158,6 @@ class CaseMessage:
     body: str
     attachments: list[dict[str, str]]
     at: datetime
+    kind: str = "message"  # message (to or from the resident) | note | supervision (督办)
+    author_name: str | None = None
+    outbox_id: int | None = None  # the outbox entry that carries it to the resident

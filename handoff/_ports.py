@@ -16,7 +16,17 @@ from common.outbox import OutboxWrites
 
 from ._cases import Case, CaseEvent, CaseMessage, CaseStatus
 
-__all__ = ["CaseReads", "CaseStore", "CaseWrites"]
+__all__ = ["CaseReads", "CaseStore", "CaseWrites", "case_topic", "center_topic"]
+
+
+def case_topic(case_id: int) -> str:
+    """Live-update topic published after any change to the case (common.notify)."""
+    return f"case:{case_id}"
+
+
+def center_topic(center_id: str) -> str:
+    """Live-update topic published after any change to a case of the center."""
+    return f"center:{center_id}"
 
 
 class CaseReads(Protocol):
@@ -47,6 +57,10 @@ class CaseWrites(CaseReads, OutboxWrites, Protocol):
         attachments: list[dict[str, str]],
         inbound_id: int | None,
         now: datetime,
+        *,
+        kind: str = "message",
+        author_name: str | None = None,
+        outbox_id: int | None = None,
     ) -> int: ...
 
 

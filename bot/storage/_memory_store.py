@@ -21,7 +21,15 @@ from common.delivery import OUTBOX_TOPIC
 from common.messages import Inbound, Outbound
 from common.outbox import Destination, FileToFetch, OutboxEntry, OutboxRecord, OutboxState
 from dialogs import FaqMiss, Sent, StoredMessage
-from handoff import Case, CaseEvent, CaseMessage, CaseStatus, case_number
+from handoff import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CaseStatus,
+    case_number,
+    case_topic,
+    center_topic,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -162,6 +170,7 @@ class MemoryWrites(_Reads):
         case_id = self._t.new_id("cases")
         stored = replace(case, id=case_id, number=case_number(case_id, case.created_at))
         self._t.cases[case_id] = stored
+        self._touched(stored)
         return stored
 
     async def update_case(
@@ -172,6 +181,8 @@ class MemoryWrites(_Reads):
             return None
         updated = replace(case, **changes)
         self._t.cases[case_id] = updated
+        self._touched(updated)
+        self.topics.add(center_topic(case.center_id))  # the center it may have left
         return updated
 
     async def add_case_event(self, case_id: int, event: CaseEvent) -> None:
@@ -185,13 +196,32 @@ class MemoryWrites(_Reads):
         attachments: list[dict[str, str]],
         inbound_id: int | None,
         now: datetime,
+        *,
+        kind: str = "message",
+        author_name: str | None = None,
+        outbox_id: int | None = None,
     ) -> int:
         row_id = self._t.new_id("case_messages")
         self._t.case_messages.append(
-            CaseMessage(row_id, case_id, author, body, copy.deepcopy(attachments), now)
+            CaseMessage(
+                row_id,
+                case_id,
+                author,
+                body,
+                copy.deepcopy(attachments),
+                now,
+                kind=kind,
+                author_name=author_name,
+                outbox_id=outbox_id,
+            )
         )
-        self._t.cases[case_id] = replace(self._t.cases[case_id], updated_at=now)
+        case = replace(self._t.cases[case_id], updated_at=now)
+        self._t.cases[case_id] = case
+        self._touched(case)
         return row_id
+
+    def _touched(self, case: Case) -> None:
+        self.topics.update((case_topic(case.id), center_topic(case.center_id)))
 
     async def log_faq_miss(
         self,

@@ -198,6 +198,63 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX platform_files_waiting ON platform_files (channel, state)",
         ],
     ),
+    (
+        5,
+        "mediation: replies and notes on cases, rating, follow-up and archiving",
+        [
+            "ALTER TABLE cases ADD COLUMN first_reply_at TEXT",
+            "ALTER TABLE cases ADD COLUMN rating TEXT",
+            "ALTER TABLE cases ADD COLUMN rating_comment TEXT",
+            "ALTER TABLE cases ADD COLUMN rated_at TEXT",
+            "ALTER TABLE cases ADD COLUMN followup_due_at TEXT",
+            "ALTER TABLE cases ADD COLUMN followed_up_at TEXT",
+            "ALTER TABLE cases ADD COLUMN archive_due_at TEXT",
+            "ALTER TABLE cases ADD COLUMN overdue_flagged_at TEXT",
+            # message (to or from the resident) | note (internal) | supervision (督办)
+            "ALTER TABLE case_messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'",
+            "ALTER TABLE case_messages ADD COLUMN author_name TEXT",
+            # The outbox entry that carries a mediator's message: its delivery state.
+            "ALTER TABLE case_messages ADD COLUMN outbox_id INTEGER REFERENCES outbound (id)",
+            "CREATE INDEX cases_followup ON cases (followup_due_at)",
+            "CREATE INDEX cases_archive ON cases (archive_due_at)",
+        ],
+    ),
+    (
+        6,
+        "mediator accounts, console sessions, login attempts",
+        [
+            """CREATE TABLE accounts (
+                id {pk},
+                username TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                center_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                active INTEGER NOT NULL DEFAULT 1,
+                telegram_id TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX accounts_by_center ON accounts (center_id)",
+            """CREATE TABLE console_sessions (
+                id TEXT PRIMARY KEY,
+                account_id INTEGER NOT NULL REFERENCES accounts (id),
+                csrf TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                ended_at TEXT
+            )""",
+            """CREATE TABLE login_attempts (
+                id {pk},
+                username TEXT NOT NULL,
+                address TEXT NOT NULL,
+                succeeded INTEGER NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX login_attempts_by_username ON login_attempts (username, at)",
+            "CREATE INDEX login_attempts_by_address ON login_attempts (address, at)",
+        ],
+    ),
 ]
 
 

@@ -20,7 +20,15 @@ from common.delivery import OUTBOX_TOPIC
 from common.messages import Inbound, Outbound
 from common.outbox import Destination, FileToFetch, OutboxEntry, OutboxRecord, OutboxState
 from dialogs import FaqMiss, Sent, StoredMessage
-from handoff import Case, CaseEvent, CaseMessage, CaseStatus, case_number
+from handoff import (
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CaseStatus,
+    case_number,
+    case_topic,
+    center_topic,
+)
 
 from ._rows import columns, decoder, encode, iso, parse_iso
 from ._sqlite import Database, Row, Transaction
@@ -166,6 +174,7 @@ class SqlWrites(_Reads):
         )
         stored = await self.case_by_id(case_id)
         assert stored is not None
+        self._touched(stored.id, stored.center_id)
         return stored
 
     async def update_case(
@@ -178,7 +187,13 @@ class SqlWrites(_Reads):
             f"UPDATE cases SET {assignments} WHERE id = ? AND status = ? RETURNING *",
             [*(encode(v) for v in changes.values()), case_id, expected.value],
         )
-        return _case(row) if row else None
+        if row is None:
+            return None
+        updated: Case = _case(row)
+        self._touched(updated.id, updated.center_id)
+        if "center_id" in changes:  # the center it left sees it go
+            self.topics.add(center_topic(str(row["center_id"])))
+        return updated
 
     async def add_case_event(self, case_id: int, event: CaseEvent) -> None:
         await self._tx.execute(
@@ -204,15 +219,37 @@ class SqlWrites(_Reads):
         attachments: list[dict[str, str]],
         inbound_id: int | None,
         now: datetime,
+        *,
+        kind: str = "message",
+        author_name: str | None = None,
+        outbox_id: int | None = None,
     ) -> int:
         row = await self._one(
-            "INSERT INTO case_messages (case_id, author, body, attachments, inbound_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (case_id, author, body, _json(attachments), inbound_id, iso(now)),
+            "INSERT INTO case_messages (case_id, author, body, attachments, inbound_id,"
+            " created_at, kind, author_name, outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (
+                case_id,
+                author,
+                body,
+                _json(attachments),
+                inbound_id,
+                iso(now),
+                kind,
+                author_name,
+                outbox_id,
+            ),
         )
-        await self._tx.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (iso(now), case_id))
-        assert row is not None
+        case = await self._one(
+            "UPDATE cases SET updated_at = ? WHERE id = ? RETURNING center_id",
+            (iso(now), case_id),
+        )
+        assert row is not None and case is not None
+        self._touched(case_id, case["center_id"])
         return int(row["id"])
+
+    def _touched(self, case_id: int, center_id: str) -> None:
+        self.topics.update((case_topic(case_id), center_topic(center_id)))
 
     async def log_faq_miss(
         self,
@@ -466,6 +503,9 @@ class SqlStore(_Reads):
                 body=r["body"],
                 attachments=json.loads(r["attachments"]),
                 at=parse_iso(r["created_at"]),
+                kind=r["kind"],
+                author_name=r["author_name"],
+                outbox_id=r["outbox_id"],
             )
             for r in rows
         ]
