@@ -1,8 +1,9 @@
 """The Starlette application: channels, health, errors, and the lifespan that runs them.
 
 The lifespan opens the runtime, starts every channel adapter, and, in
-``minshi serve``, the background jobs (outbox delivery). Routes reach the
-runtime through the typed lifespan state (``runtime_of(request)``).
+``minshi serve``, the background jobs (outbox delivery, the deadline
+scheduler). Routes reach the runtime through the typed lifespan state
+(``runtime_of(request)``).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from common.jobs import LocalJobs
 
 from .channels import ChannelAdapter, build_adapters
 from .config import Settings
+from .console import Console
 from .runtime import Runtime, open_runtime, runtime_of
 
 __all__ = ["create_app"]
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "channels" / "templates"))
 _BACKLOG_SECONDS = 5.0
+_DEADLINE_SECONDS = 30.0
 _JSON_PREFIXES = ("/api/", "/console/api/", "/telegram/", "/wechat")
 _PAGE_ERRORS = {
     404: "页面不存在",
@@ -78,6 +81,15 @@ async def _catch_up(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _BACKLOG_SECONDS)
 
 
+async def _deadlines(rt: Runtime, stop: asyncio.Event) -> None:
+    """四级七天, follow-ups and archiving: a pass at start (whatever came due while the
+    service was down), then one every ``_DEADLINE_SECONDS``."""
+    while not stop.is_set():
+        await rt.cases.run_deadlines()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _DEADLINE_SECONDS)
+
+
 def create_app(
     settings: Settings,
     runtime: Runtime | None = None,
@@ -88,6 +100,7 @@ def create_app(
     """The ASGI app. It opens its own runtime unless one is given (tests);
     ``background`` runs the delivery worker (``minshi serve``)."""
     channels = list(adapters) if adapters is not None else build_adapters(settings)
+    console = Console()  # the mediator console: /console and /console/api
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -100,12 +113,15 @@ def create_app(
             for channel in channels:
                 await channel.start(rt)
                 stack.push_async_callback(channel.stop)
+            # minshi serve (no runtime given) creates the demo accounts on a first start
+            await console.start(rt, demo=runtime is None)
             senders = {channel.name: channel for channel in channels}
             worker = DeliveryWorker(rt.store, senders, rt.clock, notifier=rt.notifier)
             if background:
                 jobs = LocalJobs()
                 jobs.add("delivery", worker.run)
                 jobs.add("dialog-backlog", partial(_catch_up, rt))
+                jobs.add("deadlines", partial(_deadlines, rt))
                 await jobs.start()
                 stack.push_async_callback(jobs.stop)
             yield {"runtime": rt, "delivery": worker}
@@ -136,6 +152,7 @@ def create_app(
         Route("/chat", chat_page),
         Route("/healthz", healthz),
         *(route for channel in channels for route in channel.routes()),
+        *console.routes(),
     ]
     return Starlette(
         routes=routes,

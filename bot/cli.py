@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from faq.cli import register as register_faq
     from handoff.cli import register as register_centers
 
+    from .channels._telegram_cli import register as register_telegram
+    from .channels._wechat_cli import register as register_wechat
+
     parser = argparse.ArgumentParser(prog="minshi", description="民事直说 — 群众说事，调解到家")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -123,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     misses.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
     misses.set_defaults(run=_run_faq_misses)
     register_centers(commands)
+    from .console.cli import register as register_mediators
+
+    register_mediators(commands)
+    register_wechat(commands)
+    register_telegram(commands)
     return parser
 
 

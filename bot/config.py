@@ -40,6 +40,41 @@ class Settings(BaseSettings):
     deadline_township_hours: int = Field(48, gt=0)
     deadline_county_hours: int = Field(48, gt=0)
     deadline_city_hours: int = Field(48, gt=0)
+    # Days after a case is resolved: the 回访 question to the resident, then archiving.
+    followup_days: float = Field(7.0, gt=0)
+    archive_days: float = Field(30.0, gt=0)
+    # The address residents and platforms reach this service at (https://…), for webhooks.
+    public_url: str | None = None
+    # Telegram: a bot token (from @BotFather) switches the channel on.
+    telegram_token: str | None = None
+    # The Bot API server: the official one, or a self-hosted telegram-bot-api.
+    telegram_api_url: str = "https://api.telegram.org"
+    # With a secret (1-256 of A-Z a-z 0-9 _ -) and a public address: webhook instead of polling.
+    telegram_webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    telegram_webhook_url: str | None = None  # default: public_url + /telegram/webhook
+    # Larger photos, recordings and files are refused with a message (the Bot API gives 20 MB).
+    telegram_max_file_mb: int = Field(20, gt=0)
+
+    # WeChat Official Account: app id, app secret and the callback token switch it on
+    # (callback URL: GET/POST /wechat of this service).
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_token: str | None = Field(None, pattern=r"^[A-Za-z0-9]{3,32}$")
+    # EncodingAESKey (43 characters): compatible and safe (encrypted) mode.
+    wechat_aes_key: str | None = Field(None, pattern=r"^[A-Za-z0-9+/]{43}$")
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # A callback whose signed timestamp is further than this from now is refused (403).
+    wechat_timestamp_window_seconds: float = Field(300.0, gt=0)
+    # How long a message waits for the dialog before the passive reply gives up (WeChat
+    # allows 5 s); later replies go out as customer-service messages.
+    wechat_passive_wait_seconds: float = Field(4.0, gt=0, le=4.5)
+    # A template for "you have a new reply" when a message waits outside the 48-hour window.
+    wechat_template_reply: str | None = None
+    wechat_template_field: str = "thing1"  # the template's field that shows the message start
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
 
     def deadline_policy(self) -> DeadlinePolicy:
         return DeadlinePolicy(

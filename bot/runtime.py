@@ -19,7 +19,7 @@ from faq import FaqService
 from handoff import CaseService, CenterDirectory, load_centers
 
 from .config import Settings
-from .storage import Database, SqlStore, migrate
+from .storage import AccountStore, Database, SqlAccounts, SqlStore, migrate
 
 __all__ = ["Runtime", "open_runtime", "runtime_of"]
 
@@ -39,6 +39,7 @@ class Runtime:
     centers: CenterDirectory
     cases: CaseService
     engine: Engine
+    accounts: AccountStore  # mediator console: accounts, sessions, login attempts
 
     async def push(self, destination: Destination, message: Outbound) -> int:
         """Queue a message that answers no request (the delivery worker sends it)."""
@@ -62,7 +63,15 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         version = await migrate(db)
         log.info("database %s at schema version %s", settings.db, version)
         store = SqlStore(db, on_commit=lambda topics: _publish(notifier, topics))
-        cases = CaseService(store, centers, settings.deadline_policy(), clock)
+        cases = CaseService(
+            store,
+            centers,
+            settings.deadline_policy(),
+            clock,
+            notices=texts,
+            followup_days=settings.followup_days,
+            archive_days=settings.archive_days,
+        )
         services = Services(
             faq=faq,
             centers=centers,
@@ -76,7 +85,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         await faq.start()
         warm_up = asyncio.create_task(asyncio.to_thread(centers.warm_up))
         try:
-            yield Runtime(settings, clock, db, store, notifier, faq, centers, cases, engine)
+            yield Runtime(
+                settings, clock, db, store, notifier, faq, centers, cases, engine, SqlAccounts(db)
+            )
         finally:
             await warm_up
             await faq.stop()

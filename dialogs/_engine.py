@@ -32,7 +32,7 @@ from ._flow import Services, Turn
 from ._ports import DialogStore, Sent, TurnWrites
 from ._states import MENU, REPORT_STEPS
 from .danger import detect as detect_danger
-from .flows import STEPS, danger, menu, resume
+from .flows import STEPS, cases, danger, menu, rating, resume
 from .flows._common import menu_choices
 
 __all__ = ["Engine"]
@@ -232,6 +232,12 @@ class Engine:
             return
         if payload in resume.PAYLOADS:
             await self._goto(turn, resume.answer(turn))
+            return
+        if rating.handles(payload):  # buttons of the outcome and follow-up messages
+            await self._goto(turn, await rating.answer(turn))
+            return
+        if payload.startswith(cases.REPLY_PREFIX):  # 回复调解员 under a mediator's message
+            await self._goto(turn, await cases.reply_to(turn))
             return
         command = next((name for name, words in self._commands.items() if plain in words), None)
         if payload.startswith("cmd:"):

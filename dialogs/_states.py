@@ -16,6 +16,8 @@ REPORT_CONFIRM = "report_confirm"
 CASES_LIST = "cases_list"
 CASE_ADD = "case_add"
 CASE_WITHDRAW = "case_withdraw"
+RATE_COMMENT = "rate_comment"
+RATE_AGAIN = "rate_again"
 
 # Steps inside a report form: a danger told here goes on into the report.
 REPORT_STEPS = frozenset(

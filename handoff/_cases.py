@@ -14,7 +14,11 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "OUTCOMES",
+    "OUTCOME_LABELS",
+    "RATINGS",
     "TRANSITIONS",
+    "WALK_IN",
     "Case",
     "CaseDraft",
     "CaseEvent",
@@ -60,6 +64,21 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.ARCHIVED: frozenset(),
     CaseStatus.WITHDRAWN: frozenset({CaseStatus.ARCHIVED}),
 }
+
+
+# How a case was closed by its center (the resident's withdrawal is "withdrawn").
+OUTCOMES = ("mediated", "to_court_or_arbitration", "referred", "not_accepted")
+OUTCOME_LABELS: dict[str, str] = {
+    "mediated": "调解成功",
+    "to_court_or_arbitration": "引导诉讼或仲裁",
+    "referred": "转办部门",
+    "not_accepted": "不予受理",
+}
+# The resident's rating of a resolved case, best first.
+RATINGS = ("satisfied", "fairly_satisfied", "dissatisfied")
+# The channel of a case a mediator registered for a resident who came in person
+# or called (兜底受理): there is nowhere to send messages to.
+WALK_IN = "walk-in"
 
 
 class IllegalTransition(Exception):

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from common.messages import Outbound
 from common.outbox import Delivered, DeliveryResult, Destination, OutboxEntry, OutboxState
+from handoff import CaseDraft
 
 from .support import Clock, run_service
 
@@ -77,6 +78,26 @@ async def test_without_background_jobs_nothing_is_delivered(
             return fake.sent == ["稍后送达"]
 
         await _wait_for(delivered)
+
+
+async def test_a_deadline_missed_while_stopped_escalates_at_the_next_serve(
+    settings: Settings, clock: Clock
+) -> None:
+    """The deadline scheduler runs only in serve, and catches up as soon as it starts."""
+    draft = CaseDraft("web", "alice", "neighbor", "邻居堵路", "620702103203", "寺儿沟村", "picker")
+    async with run_service(settings, clock, background=False) as svc:
+        async with svc.runtime.store.transaction() as w:
+            case, _ = await svc.runtime.cases.open(w, draft, clock())
+        clock.advance(hours=25)  # overdue while the service is stopped
+    async with run_service(settings, clock) as svc:
+
+        async def escalated() -> bool:
+            found = await svc.runtime.store.case_by_id(case.id)
+            return found is not None and found.center_name == "沙井镇综治中心"
+
+        await _wait_for(escalated)
+        (notice,) = await svc.runtime.store.outbox_records(Destination("web", "alice"))
+        assert "已自动转到上一级：沙井镇综治中心" in notice.body["text"]
 
 
 def test_the_app_builds_its_channels_from_the_settings(settings: Settings) -> None:

@@ -11,4 +11,13 @@ __all__ = ["ChannelAdapter", "build_adapters"]
 
 def build_adapters(settings: Settings) -> list[ChannelAdapter]:
     """Every channel the settings enable; the web chat always runs."""
-    return [WebChannel()]
+    adapters: list[ChannelAdapter] = [WebChannel()]
+    if settings.wechat_enabled:
+        from .wechat import WeChatChannel  # wechatpy is imported only when configured
+
+        adapters.append(WeChatChannel(settings))
+    if settings.telegram_token:
+        from .telegram import TelegramChannel  # python-telegram-bot only when configured
+
+        adapters.append(TelegramChannel(settings))
+    return adapters

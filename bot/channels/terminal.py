@@ -20,6 +20,7 @@ from common.messages import Attachment, Inbound, Location, Outbound
 from common.outbox import Delivered, DeliveryResult, OutboxEntry, Unreachable
 from dialogs import Sent
 
+from ._numbered import choice_lines
 from .base import ChannelAdapter
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ class TerminalChannel(ChannelAdapter):
             if message.details:
                 self._details = message.details
                 print(f"  〔{message.details_label}：输入 ? 查看〕", file=self.out)
-            for number, choice in enumerate(message.choices, start=1):
-                print(f"  {number}. {choice.label}", file=self.out)
+            for line in choice_lines(message.choices, indent="  "):
+                print(line, file=self.out)
             print(file=self.out)
         self.out.flush()
 

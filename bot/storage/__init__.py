@@ -2,6 +2,16 @@
 ports that ``dialogs``, ``handoff`` and ``common.outbox`` declare. The only place
 with SQL."""
 
+from ._accounts import (
+    Account,
+    AccountExists,
+    AccountStore,
+    ConsoleSession,
+    LoginFailures,
+    MemoryAccounts,
+    SqlAccounts,
+)
+from ._console_reads import ConsoleReads
 from ._dialect import SQLITE, Dialect
 from ._memory_store import MemoryStore
 from ._migrations import MIGRATIONS, migrate, schema_version
@@ -11,9 +21,17 @@ from ._sqlite import Database
 __all__ = [
     "MIGRATIONS",
     "SQLITE",
+    "Account",
+    "AccountExists",
+    "AccountStore",
+    "ConsoleReads",
+    "ConsoleSession",
     "Database",
     "Dialect",
+    "LoginFailures",
+    "MemoryAccounts",
     "MemoryStore",
+    "SqlAccounts",
     "SqlStore",
     "SqlWrites",
     "migrate",

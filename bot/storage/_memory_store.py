@@ -34,6 +34,8 @@ from handoff import (
 __all__ = ["MemoryStore"]
 
 _WAITING = (OutboxState.PENDING, OutboxState.RETRYING)
+_CLOSED = (CaseStatus.RESOLVED, CaseStatus.RATED)
+_ARCHIVABLE = (*_CLOSED, CaseStatus.WITHDRAWN)
 
 
 @dataclass
@@ -111,6 +113,9 @@ class _Reads:
 
     async def case_by_id(self, case_id: int) -> Case | None:
         return self._t.cases.get(case_id)
+
+    async def case_messages(self, case_id: int) -> list[CaseMessage]:
+        return [m for m in self._t.case_messages if m.case_id == case_id]
 
 
 class MemoryWrites(_Reads):
@@ -394,15 +399,35 @@ class MemoryStore(_Reads):
 
     # -- cases --------------------------------------------------------------
 
-    async def case_messages(self, case_id: int) -> list[CaseMessage]:
-        return [m for m in self._t.case_messages if m.case_id == case_id]
-
     async def case_events(self, case_id: int) -> list[CaseEvent]:
         return [e for cid, e in self._t.case_events if cid == case_id]
 
     async def cases_due(self, now: datetime, limit: int) -> list[Case]:
-        due = [c for c in self._t.cases.values() if c.status.is_open and c.due_at <= now]
+        due = [
+            c
+            for c in self._t.cases.values()
+            if c.status.is_open and c.due_at <= now and c.overdue_flagged_at is None
+        ]
         return sorted(due, key=lambda c: (c.due_at, c.id))[:limit]
+
+    async def cases_followup_due(self, now: datetime, limit: int) -> list[Case]:
+        due = [
+            (c.followup_due_at, c.id, c)
+            for c in self._t.cases.values()
+            if c.status in _CLOSED
+            and c.followup_due_at is not None
+            and c.followup_due_at <= now
+            and c.followed_up_at is None
+        ]
+        return [c for _, _, c in sorted(due, key=lambda t: t[:2])][:limit]
+
+    async def cases_archive_due(self, now: datetime, limit: int) -> list[Case]:
+        due = [
+            (c.archive_due_at, c.id, c)
+            for c in self._t.cases.values()
+            if c.status in _ARCHIVABLE and c.archive_due_at is not None and c.archive_due_at <= now
+        ]
+        return [c for _, _, c in sorted(due, key=lambda t: t[:2])][:limit]
 
     # -- outbox -------------------------------------------------------------
 

@@ -42,6 +42,8 @@ _INSERT_CASE = (
 )
 _case = decoder(Case)
 _OPEN = tuple(s.value for s in CaseStatus if s.is_open)
+_CLOSED = (CaseStatus.RESOLVED.value, CaseStatus.RATED.value)
+_ARCHIVABLE = (*_CLOSED, CaseStatus.WITHDRAWN.value)
 _WAITING = (OutboxState.PENDING.value, OutboxState.RETRYING.value)
 Topics = Callable[[set[str]], None]
 
@@ -84,6 +86,25 @@ class _Reads:
     async def case_by_id(self, case_id: int) -> Case | None:
         row = await self._one("SELECT * FROM cases WHERE id = ?", (case_id,))
         return _case(row) if row else None
+
+    async def case_messages(self, case_id: int) -> list[CaseMessage]:
+        rows = await self._all(
+            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [
+            CaseMessage(
+                id=int(r["id"]),
+                case_id=int(r["case_id"]),
+                author=r["author"],
+                body=r["body"],
+                attachments=json.loads(r["attachments"]),
+                at=parse_iso(r["created_at"]),
+                kind=r["kind"],
+                author_name=r["author_name"],
+                outbox_id=r["outbox_id"],
+            )
+            for r in rows
+        ]
 
 
 class SqlWrites(_Reads):
@@ -183,6 +204,10 @@ class SqlWrites(_Reads):
         unknown = set(changes) - set(_CASE_COLUMNS)
         assert not unknown, f"not case fields: {sorted(unknown)}"
         assignments = ", ".join(f"{name} = ?" for name in changes)
+        left = None
+        if "center_id" in changes:  # the center it leaves sees it go
+            before = await self._one("SELECT center_id FROM cases WHERE id = ?", (case_id,))
+            left = str(before["center_id"]) if before else None
         row = await self._one(
             f"UPDATE cases SET {assignments} WHERE id = ? AND status = ? RETURNING *",
             [*(encode(v) for v in changes.values()), case_id, expected.value],
@@ -191,8 +216,8 @@ class SqlWrites(_Reads):
             return None
         updated: Case = _case(row)
         self._touched(updated.id, updated.center_id)
-        if "center_id" in changes:  # the center it left sees it go
-            self.topics.add(center_topic(str(row["center_id"])))
+        if left is not None:
+            self.topics.add(center_topic(left))
         return updated
 
     async def add_case_event(self, case_id: int, event: CaseEvent) -> None:
@@ -491,25 +516,6 @@ class SqlStore(_Reads):
 
     # -- cases --------------------------------------------------------------
 
-    async def case_messages(self, case_id: int) -> list[CaseMessage]:
-        rows = await self._all(
-            "SELECT * FROM case_messages WHERE case_id = ? ORDER BY id", (case_id,)
-        )
-        return [
-            CaseMessage(
-                id=int(r["id"]),
-                case_id=int(r["case_id"]),
-                author=r["author"],
-                body=r["body"],
-                attachments=json.loads(r["attachments"]),
-                at=parse_iso(r["created_at"]),
-                kind=r["kind"],
-                author_name=r["author_name"],
-                outbox_id=r["outbox_id"],
-            )
-            for r in rows
-        ]
-
     async def case_events(self, case_id: int) -> list[CaseEvent]:
         rows = await self._all(
             "SELECT kind, from_status, to_status, actor, detail, created_at FROM case_events"
@@ -531,8 +537,25 @@ class SqlStore(_Reads):
     async def cases_due(self, now: datetime, limit: int) -> list[Case]:
         rows = await self._all(
             f"SELECT * FROM cases WHERE status IN ({_marks(_OPEN)}) AND due_at <= ?"
-            " ORDER BY due_at, id LIMIT ?",
+            " AND overdue_flagged_at IS NULL ORDER BY due_at, id LIMIT ?",
             (*_OPEN, iso(now), limit),
+        )
+        return [_case(r) for r in rows]
+
+    async def cases_followup_due(self, now: datetime, limit: int) -> list[Case]:
+        rows = await self._all(
+            f"SELECT * FROM cases WHERE status IN ({_marks(_CLOSED)})"
+            " AND followup_due_at <= ? AND followed_up_at IS NULL"
+            " ORDER BY followup_due_at, id LIMIT ?",
+            (*_CLOSED, iso(now), limit),
+        )
+        return [_case(r) for r in rows]
+
+    async def cases_archive_due(self, now: datetime, limit: int) -> list[Case]:
+        rows = await self._all(
+            f"SELECT * FROM cases WHERE status IN ({_marks(_ARCHIVABLE)})"
+            " AND archive_due_at <= ? ORDER BY archive_due_at, id LIMIT ?",
+            (*_ARCHIVABLE, iso(now), limit),
         )
         return [_case(r) for r in rows]
 

@@ -19,12 +19,14 @@ from .._states import (
     LOC_VILLAGE,
     LOCATION,
     MENU,
+    RATE_AGAIN,
+    RATE_COMMENT,
     REPORT_CATEGORY,
     REPORT_CONFIRM,
     REPORT_DESCRIPTION,
     REPORT_PHONE,
 )
-from . import ask, cases, danger, location, menu, report, resume
+from . import ask, cases, danger, location, menu, rating, report, resume
 from .menu import open_menu_item
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "location",
     "menu",
     "open_menu_item",
+    "rating",
     "report",
     "resume",
 ]
@@ -73,5 +76,7 @@ STEPS: dict[str, Step] = {
         Step(CASES_LIST, cases.list_prompt, cases.list_handle, back=MENU),
         Step(CASE_ADD, cases.add_prompt, cases.add_handle, back=CASES_LIST),
         Step(CASE_WITHDRAW, cases.withdraw_prompt, cases.withdraw_handle, back=CASE_ADD),
+        Step(RATE_COMMENT, rating.comment_prompt, rating.comment_handle),
+        Step(RATE_AGAIN, rating.again_prompt, rating.again_handle),
     ]
 }

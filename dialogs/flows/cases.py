@@ -1,4 +1,8 @@
-"""我的事项: the resident's cases, adding a message to an open one, or withdrawing it."""
+"""我的事项: the resident's cases, adding a message to an open one, or withdrawing it.
+
+Each case shows its status, its center and the latest message of its
+mediator; 回复调解员 under a mediator's message opens the case from any step.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,47 @@ from handoff import Case
 
 from .._flow import Turn
 from .._states import CASE_ADD, CASE_WITHDRAW, MENU
+from . import resume
 from ._common import center_phone, menu_choices, to_menu
 from ._display import format_time
 
 __all__ = [
+    "REPLY_PREFIX",
     "add_handle",
     "add_prompt",
     "list_handle",
     "list_prompt",
+    "reply_to",
     "withdraw_handle",
     "withdraw_prompt",
 ]
 
 _LIST_LIMIT = 10
+_SHORT = 30  # characters of the mediator's latest message in the list
+REPLY_PREFIX = "reply:"
 
 
-def _line(turn: Turn, case: Case) -> str:
-    return turn.t(
+async def _last_reply(turn: Turn, case: Case, limit: int) -> str:
+    """The mediator's latest message to the resident, shortened; empty when none yet."""
+    messages = await turn.writes.case_messages(case.id)
+    said = [m for m in messages if m.kind == "message" and m.author.startswith("mediator:")]
+    if not said:
+        return ""
+    last = said[-1]
+    body = " ".join(last.body.split())
+    short = body if len(body) <= limit else body[:limit] + "…"
+    return "\n" + turn.t("cases.last_reply", name=last.author_name or "", text=short)
+
+
+async def _line(turn: Turn, case: Case) -> str:
+    line = turn.t(
         "cases.item",
         number=case.number,
         category=turn.services.faq.categories().get(case.category, case.category),
         status=turn.t(f"cases.status.{case.status.value}"),
         center=case.center_name,
     )
+    return line + await _last_reply(turn, case, _SHORT)
 
 
 async def list_prompt(turn: Turn) -> None:
@@ -42,7 +64,7 @@ async def list_prompt(turn: Turn) -> None:
         )
         return
     shown = cases[:_LIST_LIMIT]
-    lines = [turn.t("cases.list_title")] + [_line(turn, c) for c in shown]
+    lines = [turn.t("cases.list_title")] + [await _line(turn, c) for c in shown]
     open_cases = [c for c in shown if c.status.is_open]
     if open_cases:
         lines.append(turn.t("cases.pick_prompt"))
@@ -56,6 +78,18 @@ async def _own_case(turn: Turn, number: str) -> Case | None:
     if case is None or (case.channel, case.user_id) != (turn.msg.channel, turn.msg.user_id):
         return None
     return case
+
+
+async def reply_to(turn: Turn) -> str | None:
+    """回复调解员, tapped at any step: the case is opened for the resident's answer."""
+    number = turn.payload.removeprefix(REPLY_PREFIX)
+    resume.pause(turn)  # an unfinished report is kept aside
+    case = await _own_case(turn, number)
+    if case is None or not case.status.is_open:
+        turn.say(turn.t("cases.closed"), menu_choices(turn))
+        return None
+    turn.data["case"] = case.number
+    return CASE_ADD
 
 
 async def list_handle(turn: Turn) -> str | None:
@@ -94,6 +128,7 @@ async def add_prompt(turn: Turn) -> None:
         center_phone=_center_phone(turn, case),
         created=format_time(case.created_at),
     )
+    detail += await _last_reply(turn, case, 4 * _SHORT)
     turn.say(detail + "\n" + turn.t("cases.add_prompt"), _done(turn))
 
 

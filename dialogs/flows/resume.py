@@ -29,6 +29,7 @@ FLOW_KEYS = (
     "case",
     "urgent",
     "danger_text",
+    "rating",
 )
 PAYLOADS = ("resume:yes", "resume:no")
 _AT = "_at"  # when the resident last wrote, stored with the conversation

@@ -46,11 +46,20 @@ class Harness:
     def __init__(self, faq: FaqService, centers: CenterDirectory, **options: Any) -> None:
         self.clock = ManualClock()
         self.store = MemoryStore()
-        self.cases = CaseService(self.store, centers, DeadlinePolicy(HOURS), self.clock)
+        texts = Texts(None)
+        self.cases = CaseService(
+            self.store,
+            centers,
+            DeadlinePolicy(HOURS),
+            self.clock,
+            notices=texts,
+            followup_days=7,
+            archive_days=30,
+        )
         services = Services(
             faq=faq,
             centers=centers,
-            texts=Texts(None),
+            texts=texts,
             clock=self.clock,
             cases=self.cases,
             **options,

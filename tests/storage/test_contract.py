@@ -10,7 +10,7 @@ import pytest
 
 from common.messages import Choice, Inbound, Outbound
 from common.outbox import Destination, OutboxState
-from handoff import Case, CaseEvent, CaseStatus
+from handoff import Case, CaseEvent, CaseStatus, center_topic
 
 from .conftest import Reopen
 
@@ -183,6 +183,66 @@ async def test_cases_due_lists_open_overdue_cases_earliest_first(store: Any) -> 
         await w.insert_case(_case(due_at=NOW - timedelta(hours=3), status=CaseStatus.RESOLVED))
     assert [c.id for c in await store.cases_due(NOW, 10)] == [late.id, later.id]
     assert [c.id for c in await store.cases_due(NOW, 1)] == [late.id]
+
+
+async def test_cases_flagged_overdue_are_not_due_again(store: Any) -> None:
+    async with store.transaction() as w:
+        flagged = await w.insert_case(_case(due_at=NOW - timedelta(hours=2)))
+        await w.update_case(flagged.id, CaseStatus.ASSIGNED, {"overdue_flagged_at": NOW})
+        late = await w.insert_case(_case(due_at=NOW - timedelta(hours=1)))
+    assert [c.id for c in await store.cases_due(NOW, 1)] == [late.id]
+
+
+async def test_cases_due_a_follow_up_are_closed_and_not_followed_up(store: Any) -> None:
+    def closed(status: CaseStatus, due: timedelta, **more: Any) -> Case:
+        return _case(status=status, followup_due_at=NOW - due, **more)
+
+    async with store.transaction() as w:
+        later = await w.insert_case(closed(CaseStatus.RATED, timedelta(hours=1)))
+        first = await w.insert_case(closed(CaseStatus.RESOLVED, timedelta(hours=2)))
+        await w.insert_case(closed(CaseStatus.RESOLVED, -timedelta(hours=1)))  # not yet
+        await w.insert_case(closed(CaseStatus.RESOLVED, timedelta(hours=3), followed_up_at=NOW))
+        await w.insert_case(closed(CaseStatus.ARCHIVED, timedelta(hours=3)))
+        await w.insert_case(closed(CaseStatus.ASSIGNED, timedelta(hours=3)))  # reopened
+    assert [c.id for c in await store.cases_followup_due(NOW, 10)] == [first.id, later.id]
+    assert [c.id for c in await store.cases_followup_due(NOW, 1)] == [first.id]
+
+
+async def test_cases_due_archiving_are_closed_or_withdrawn(store: Any) -> None:
+    def closed(status: CaseStatus, due: timedelta) -> Case:
+        return _case(status=status, archive_due_at=NOW - due)
+
+    async with store.transaction() as w:
+        rated = await w.insert_case(closed(CaseStatus.RATED, timedelta(hours=1)))
+        withdrawn = await w.insert_case(closed(CaseStatus.WITHDRAWN, timedelta(hours=2)))
+        resolved = await w.insert_case(closed(CaseStatus.RESOLVED, timedelta(hours=3)))
+        await w.insert_case(closed(CaseStatus.RESOLVED, -timedelta(hours=1)))  # not yet
+        await w.insert_case(closed(CaseStatus.ARCHIVED, timedelta(hours=3)))
+        await w.insert_case(closed(CaseStatus.IN_PROGRESS, timedelta(hours=3)))
+    due = await store.cases_archive_due(NOW, 10)
+    assert [c.id for c in due] == [resolved.id, withdrawn.id, rated.id]
+    assert len(await store.cases_archive_due(NOW, 2)) == 2
+
+
+async def test_a_case_moving_centers_is_published_to_both(store: Any) -> None:
+    async with store.transaction() as w:
+        case = await w.insert_case(_case())
+    async with store.transaction() as w:
+        await w.update_case(
+            case.id, CaseStatus.ASSIGNED, {"center_id": "6207", "center_name": "甘州区综治中心"}
+        )
+        topics = set(w.topics)
+    assert {center_topic("620702103"), center_topic("6207")} <= topics
+
+
+async def test_case_messages_can_be_read_inside_a_transaction(store: Any) -> None:
+    async with store.transaction() as w:
+        case = await w.insert_case(_case())
+        await w.add_case_message(
+            case.id, "mediator:li", "您好", [], None, NOW, kind="message", author_name="李明"
+        )
+        (message,) = await w.case_messages(case.id)
+    assert (message.author_name, message.kind) == ("李明", "message")
 
 
 async def test_faq_misses_are_counted_per_question(store: Any) -> None:

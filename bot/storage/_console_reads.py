@@ -1,0 +1,128 @@
+"""The reads of the mediator console: queues, overdue lists, counts, delivery states.
+
+Read-only queries over the tables the case service and the outbox write;
+the console decides which centers a user may ask about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from common.outbox import Destination, OutboxRecord, OutboxState
+from handoff import Case, CaseEvent, CaseStatus
+
+from ._rows import decoder, iso, parse_iso
+from ._sqlite import Database, Row
+
+__all__ = ["ConsoleReads"]
+
+_case = decoder(Case)
+_OPEN = tuple(s.value for s in CaseStatus if s.is_open)
+_MOVES = ("escalated", "transferred")
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class ConsoleReads:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open_cases(self, center_ids: Sequence[str]) -> list[Case]:
+        """Open cases now at these centers, earliest deadline first."""
+        if not center_ids:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT * FROM cases WHERE center_id IN ({_marks(center_ids)})"
+            f" AND status IN ({_marks(_OPEN)}) ORDER BY due_at, id",
+            (*center_ids, *_OPEN),
+        )
+        return [_case(r) for r in rows]
+
+    async def overdue_cases(self, center_ids: Sequence[str], now: datetime) -> list[Case]:
+        """Open cases of these centers whose deadline has passed, most overdue first."""
+        if not center_ids:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT * FROM cases WHERE center_id IN ({_marks(center_ids)})"
+            f" AND status IN ({_marks(_OPEN)}) AND due_at <= ? ORDER BY due_at, id",
+            (*center_ids, *_OPEN, iso(now)),
+        )
+        return [_case(r) for r in rows]
+
+    async def closed_cases(self, center_id: str, limit: int) -> list[Case]:
+        """The center's cases that are no longer open, latest change first."""
+        rows = await self.db.fetchall(
+            f"SELECT * FROM cases WHERE center_id = ? AND status NOT IN ({_marks(_OPEN)})"
+            " ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (center_id, *_OPEN, limit),
+        )
+        return [_case(r) for r in rows]
+
+    async def status_counts(self, center_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
+        """Cases by center and status, for these centers (None: every center)."""
+        if center_ids is None:
+            rows = await self.db.fetchall(
+                "SELECT center_id, status, COUNT(*) AS n FROM cases GROUP BY center_id, status"
+            )
+        elif not center_ids:
+            return {}
+        else:
+            rows = await self.db.fetchall(
+                "SELECT center_id, status, COUNT(*) AS n FROM cases"
+                f" WHERE center_id IN ({_marks(center_ids)}) GROUP BY center_id, status",
+                tuple(center_ids),
+            )
+        found: dict[str, dict[str, int]] = {}
+        for r in rows:
+            found.setdefault(str(r["center_id"]), {})[str(r["status"])] = int(r["n"])
+        return found
+
+    async def latest_moves(self, case_ids: Sequence[int]) -> dict[int, CaseEvent]:
+        """For each case, its latest escalation or transfer (if it had one)."""
+        if not case_ids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT case_id, kind, from_status, to_status, actor, detail, created_at"
+            f" FROM case_events WHERE case_id IN ({_marks(case_ids)})"
+            f" AND kind IN ({_marks(_MOVES)}) ORDER BY id",
+            (*case_ids, *_MOVES),
+        )
+        found: dict[int, CaseEvent] = {}
+        for r in rows:
+            found[int(r["case_id"])] = CaseEvent(
+                kind=r["kind"],
+                from_status=CaseStatus(r["from_status"]) if r["from_status"] else None,
+                to_status=CaseStatus(r["to_status"]) if r["to_status"] else None,
+                actor=r["actor"],
+                detail=json.loads(r["detail"]),
+                at=parse_iso(r["created_at"]),
+            )
+        return found
+
+    async def outbox_entries(self, entry_ids: Sequence[int]) -> dict[int, OutboxRecord]:
+        """The delivery state of these outbox entries (a mediator's messages)."""
+        if not entry_ids:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT * FROM outbound WHERE id IN ({_marks(entry_ids)})", tuple(entry_ids)
+        )
+        return {int(r["id"]): _record(r) for r in rows}
+
+
+def _record(row: Row) -> OutboxRecord:
+    return OutboxRecord(
+        id=int(row["id"]),
+        destination=Destination(row["channel"], row["address"]),
+        body=json.loads(row["body"]),
+        state=OutboxState(row["state"]),
+        attempts=int(row["attempts"]),
+        resends=int(row["resends"]),
+        last_error=row["last_error"],
+        next_attempt_at=parse_iso(row["next_attempt_at"]) if row["next_attempt_at"] else None,
+        delivered_at=parse_iso(row["delivered_at"]) if row["delivered_at"] else None,
+    )
