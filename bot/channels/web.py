@@ -36,6 +36,7 @@ from common.messages import Attachment, Inbound, Location
 from common.outbox import Delivered, DeliveryResult, Destination, OutboxEntry
 from dialogs import Sent, StoredMessage
 
+from ..bodies import read_body
 from ..runtime import runtime_of
 from .base import ChannelAdapter
 
@@ -172,30 +173,6 @@ def _save(path: Path, data: bytes) -> None:
 
 
 # -- request bodies -----------------------------------------------------------
-
-
-def _declared_length(request: Request) -> int:
-    raw = request.headers.get("content-length")
-    if raw is None:
-        return 0
-    raw = raw.strip()
-    if not re.fullmatch(r"[0-9]+", raw):  # ASCII digits only: "²".isdigit() is True
-        raise HTTPException(400, "Content-Length must be a whole number of bytes")
-    return int(raw) if len(raw) <= 18 else 10**18
-
-
-async def _read_body(request: Request, limit: int, what: str) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    if _declared_length(request) > limit:
-        raise HTTPException(413, f"{what} larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"{what} larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _json_body(raw: bytes) -> Any:
@@ -422,7 +399,7 @@ class WebChannel(ChannelAdapter):
         declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if declared not in upload.types:
             raise HTTPException(415, f"a {upload.kind} must be one of {', '.join(upload.types)}")
-        data = await _read_body(request, upload.limit, upload.kind)
+        data = await read_body(request, upload.limit, upload.kind)
         if not data:
             raise HTTPException(400, f"empty {upload.kind}")
         extension = upload.sniff(data)
@@ -436,7 +413,7 @@ class WebChannel(ChannelAdapter):
 
     async def send_message(self, request: Request) -> Response:
         user_id = self._user(request)
-        body = _json_body(await _read_body(request, _MAX_BODY, "body"))
+        body = _json_body(await read_body(request, _MAX_BODY, "body"))
         msg = _parse_message(body, user_id)
         rt = runtime_of(request)
         for attachment in msg.attachments:

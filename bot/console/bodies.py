@@ -13,23 +13,15 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from ..bodies import read_body
+
 __all__ = ["MAX_BODY", "read_fields"]
 
 MAX_BODY = 65_536
 
 
 async def _raw(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body(request, MAX_BODY)
 
 
 async def read_fields(request: Request, *, json_only: bool = False) -> dict[str, Any]:

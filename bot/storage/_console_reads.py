@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from common.outbox import Destination, OutboxRecord, OutboxState
+from common.outbox import OutboxRecord
 from handoff import Case, CaseEvent, CaseStatus
 
 from ._rows import decoder, iso, parse_iso
-from ._sqlite import Database, Row
+from ._sql_store import outbox_record as _record
+from ._sqlite import Database
 
 __all__ = ["ConsoleReads"]
 
@@ -112,17 +113,3 @@ class ConsoleReads:
             f"SELECT * FROM outbound WHERE id IN ({_marks(entry_ids)})", tuple(entry_ids)
         )
         return {int(r["id"]): _record(r) for r in rows}
-
-
-def _record(row: Row) -> OutboxRecord:
-    return OutboxRecord(
-        id=int(row["id"]),
-        destination=Destination(row["channel"], row["address"]),
-        body=json.loads(row["body"]),
-        state=OutboxState(row["state"]),
-        attempts=int(row["attempts"]),
-        resends=int(row["resends"]),
-        last_error=row["last_error"],
-        next_attempt_at=parse_iso(row["next_attempt_at"]) if row["next_attempt_at"] else None,
-        delivered_at=parse_iso(row["delivered_at"]) if row["delivered_at"] else None,
-    )

@@ -654,7 +654,7 @@ class SqlStore(_Reads):
                 "SELECT * FROM outbound WHERE channel = ? AND address = ? ORDER BY id",
                 (destination.channel, destination.address),
             )
-        return [_record(r) for r in rows]
+        return [outbox_record(r) for r in rows]
 
 
 def _in(row: Row) -> StoredMessage:
@@ -669,7 +669,7 @@ def _out(row: Row) -> StoredMessage:
     )
 
 
-def _record(row: Row) -> OutboxRecord:
+def outbox_record(row: Row) -> OutboxRecord:
     return OutboxRecord(
         id=int(row["id"]),
         destination=Destination(row["channel"], row["address"]),

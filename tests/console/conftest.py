@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.console.passwords import hash_password_now
 from bot.runtime import Runtime
 from handoff import Case, CaseDraft
-from tests.chat import ChatDriver
+from tests.resident.conftest import Resident as WebResident
 from tests.support import Clock, Service, run_service
 
 PASSWORD = "correct horse battery"
@@ -104,23 +104,8 @@ class Mediator:
         return found
 
 
-class Resident(ChatDriver):
-    """A resident on the web chat, over HTTP."""
-
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        super().__init__()
-        self.client = client
-        self.token = token
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def _send(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        r = await self.client.post("/api/chat/messages", json=body, headers=self.headers)
-        assert r.status_code == 200, r.text
-        replies: list[dict[str, Any]] = r.json()["replies"]
-        return replies
+class Resident(WebResident):
+    """A resident on the web chat, over HTTP, who can also read the page's history."""
 
     async def history(self) -> list[dict[str, Any]]:
         r = await self.client.get("/api/chat/messages", headers=self.headers)
