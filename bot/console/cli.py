@@ -158,13 +158,27 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _disable(args: argparse.Namespace) -> int:
+    return _change(args, "已停用 {name}（{username}），登录也已失效", active=False)
+
+
+def _change(
+    args: argparse.Namespace,
+    done: str,
+    *,
+    password_hash: str | None = None,
+    active: bool | None = None,
+) -> int:
+    """Change one account; its sessions end, so the change holds at once."""
+
     async def work(accounts: SqlAccounts) -> int:
         now = utc_now()
-        account = await accounts.update_account(args.username, now, active=False)
+        account = await accounts.update_account(
+            args.username, now, password_hash=password_hash, active=active
+        )
         if account is None:
             return _fail(f"没有用户名为 {args.username} 的账号")
         await accounts.end_sessions_of(account.id, now)
-        print(f"已停用 {account.name}（{account.username}），登录也已失效")
+        print(done.format(name=account.name, username=account.username))
         return 0
 
     return _with_accounts(args, work)
@@ -178,14 +192,6 @@ def _passwd(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     hashed = hash_password_now(password)
-
-    async def work(accounts: SqlAccounts) -> int:
-        now = utc_now()
-        account = await accounts.update_account(args.username, now, password_hash=hashed)
-        if account is None:
-            return _fail(f"没有用户名为 {args.username} 的账号")
-        await accounts.end_sessions_of(account.id, now)
-        print(f"已给 {account.name}（{account.username}）设好新密码，之前的登录已失效")
-        return 0
-
-    return _with_accounts(args, work)
+    return _change(
+        args, "已给 {name}（{username}）设好新密码，之前的登录已失效", password_hash=hashed
+    )

@@ -73,18 +73,12 @@ class Harness:
         return await self.store.cases_for_resident("web", user_id)
 
 
-class EngineResident(ChatDriver):
-    def __init__(self, harness: Harness, user_id: str) -> None:
-        super().__init__()
-        self.harness = harness
-        self.user_id = user_id
-        self.pace = 0.0  # seconds that pass before each message (a resident typing)
+class _Observed:
+    """What a test reads about a resident besides the replies: later messages, the step."""
 
-    async def _send(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        self.harness.clock.advance(seconds=self.pace)
-        msg = _parse_message(body, self.user_id)
-        sent = await self.harness.engine.handle(msg)
-        return [{"id": s.id, **s.message.to_json()} for s in sent]
+    harness: Any
+    user_id: str
+    replies: list[dict[str, Any]]
 
     async def read_later_messages(self) -> list[dict[str, Any]]:
         """What reached the resident after the latest reply (the page's event stream)."""
@@ -96,7 +90,21 @@ class EngineResident(ChatDriver):
     async def state(self) -> str:
         found = await self.harness.store.conversation("web", self.user_id)
         assert found is not None
-        return found[0]
+        return str(found[0])
+
+
+class EngineResident(_Observed, ChatDriver):
+    def __init__(self, harness: Harness, user_id: str) -> None:
+        super().__init__()
+        self.harness = harness
+        self.user_id = user_id
+        self.pace = 0.0  # seconds that pass before each message (a resident typing)
+
+    async def _send(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        self.harness.clock.advance(seconds=self.pace)
+        msg = _parse_message(body, self.user_id)
+        sent = await self.harness.engine.handle(msg)
+        return [{"id": s.id, **s.message.to_json()} for s in sent]
 
 
 @pytest.fixture
@@ -129,7 +137,7 @@ class HttpHarness:
         return await self.store.cases_for_resident("web", self._users[name])
 
 
-class HttpResident(Resident):
+class HttpResident(_Observed, Resident):
     def __init__(self, harness: HttpHarness, client: httpx.AsyncClient, token: str) -> None:
         super().__init__(client, token)
         self.harness = harness
@@ -137,19 +145,8 @@ class HttpResident(Resident):
         self.pace = 0.0
 
     async def _send(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        self.harness.clock.advance(seconds=self.pace)  # type: ignore[attr-defined]
+        self.harness.clock.advance(seconds=self.pace)
         return await super()._send(body)
-
-    async def read_later_messages(self) -> list[dict[str, Any]]:
-        after = max((r["id"] for r in self.replies), default=0)
-        stored = await self.harness.store.outbound_after("web", self.user_id, after)
-        self.replies = [{"id": m.id, **m.body} for m in stored]
-        return self.replies
-
-    async def state(self) -> str:
-        found = await self.harness.store.conversation("web", self.user_id)
-        assert found is not None
-        return found[0]
 
 
 @pytest.fixture(params=["engine", "http"])

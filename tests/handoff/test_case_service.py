@@ -18,7 +18,6 @@ from handoff import (
     OUTCOME_LABELS,
     WALK_IN,
     CaseConflict,
-    CaseDraft,
     CaseService,
     CaseStatus,
     CenterDirectory,
@@ -28,25 +27,13 @@ from handoff import (
     NoHigherCenter,
 )
 
-from .conftest import ALICE, Desk
+from .conftest import ALICE, Desk, draft
 
 VILLAGE = "620702103203"  # 寺儿沟村, with its own center
 HOURS = {Level.VILLAGE: 24, Level.TOWNSHIP: 48, Level.COUNTY: 72, Level.CITY: 96}
 
 
-def _draft(**overrides: Any) -> CaseDraft:
-    fields: dict[str, Any] = {
-        "channel": "web",
-        "user_id": "alice",
-        "category": "neighbor",
-        "description": "邻居把路堵了",
-        "region_code": VILLAGE,
-        "location_text": "寺儿沟村",
-        "location_method": "picker",
-        "attachments": ({"kind": "photo", "ref": "a.jpg", "name": ""},),
-    }
-    fields.update(overrides)
-    return CaseDraft(**fields)
+_draft = draft
 
 
 @pytest.fixture
