@@ -85,6 +85,7 @@ class _Tables:
     faq_misses: list[_MissRow] = field(default_factory=list)
     uploads: set[tuple[str, str, str]] = field(default_factory=set)
     unreachable: set[Destination] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)
     files: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     next_id: dict[str, int] = field(default_factory=dict)
@@ -365,6 +366,14 @@ class MemoryStore(_Reads):
         if woken and self._on_commit is not None:
             self._on_commit({OUTBOX_TOPIC})
         return len(woken)
+
+    async def first_sight(self, channel: str, key: str, now: datetime) -> bool:
+        seen = (channel, key) in self._t.seen
+        self._t.seen.add((channel, key))
+        return not seen
+
+    async def first_alert(self, account_id: int, case_id: int, kind: str, now: datetime) -> bool:
+        return await self.first_sight("alert", f"{account_id}:{case_id}:{kind}", now)
 
     async def queue_file(self, channel: str, platform_ref: str, kind: str, now: datetime) -> None:
         self._t.files.setdefault(

@@ -255,6 +255,27 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX login_attempts_by_address ON login_attempts (address, at)",
         ],
     ),
+    (
+        7,
+        "platform updates seen once, alerts sent to mediators once",
+        [
+            # Updates that store no resident message (a button for details, a block,
+            # an event): a platform's re-send must not act twice, even after a restart.
+            """CREATE TABLE seen_updates (
+                channel TEXT NOT NULL,
+                key TEXT NOT NULL,
+                seen_at TEXT NOT NULL,
+                PRIMARY KEY (channel, key)
+            )""",
+            """CREATE TABLE mediator_alerts (
+                account_id INTEGER NOT NULL REFERENCES accounts (id),
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                kind TEXT NOT NULL,
+                sent_at TEXT NOT NULL,
+                PRIMARY KEY (account_id, case_id, kind)
+            )""",
+        ],
+    ),
 ]
 
 

@@ -465,6 +465,27 @@ class SqlStore(_Reads):
             self._on_commit({OUTBOX_TOPIC})
         return len(rows)
 
+    async def first_sight(self, channel: str, key: str, now: datetime) -> bool:
+        """True the first time a platform update ``key`` is seen, False for a re-send."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO seen_updates (channel, key, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel, key) DO NOTHING RETURNING key",
+                (channel, key, iso(now)),
+            )
+        return row is not None
+
+    async def first_alert(self, account_id: int, case_id: int, kind: str, now: datetime) -> bool:
+        """True the first time a mediator is alerted of this case for this reason."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO mediator_alerts (account_id, case_id, kind, sent_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, case_id, kind) DO NOTHING"
+                " RETURNING kind",
+                (account_id, case_id, kind, iso(now)),
+            )
+        return row is not None
+
     async def queue_file(self, channel: str, platform_ref: str, kind: str, now: datetime) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(

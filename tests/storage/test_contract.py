@@ -393,3 +393,11 @@ async def test_platform_files_wait_until_fetched_or_given_up(store: Any) -> None
     assert await store.files_to_fetch("telegram", 10) == []
     assert await store.local_file("telegram", "file-1") == "abc.jpg"
     assert await store.local_file("telegram", "file-2") is None
+
+
+async def test_a_platform_update_is_seen_once(stores: Reopen) -> None:
+    store = await stores()
+    assert await store.first_sight("telegram", "update-7", NOW)
+    assert not await store.first_sight("telegram", "update-7", NOW)
+    assert await store.first_sight("wechat", "update-7", NOW)
+    assert not await (await stores()).first_sight("telegram", "update-7", NOW)  # after restart
