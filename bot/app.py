@@ -29,13 +29,16 @@ from common.jobs import LocalJobs
 from .channels import ChannelAdapter, build_adapters
 from .config import Settings
 from .console import Console
+from .console.alerts import send_alerts
 from .runtime import Runtime, open_runtime, runtime_of
+from .storage import ConsoleReads
 
 __all__ = ["create_app"]
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "channels" / "templates"))
 _BACKLOG_SECONDS = 5.0
 _DEADLINE_SECONDS = 30.0
+_ALERT_SECONDS = 60.0
 _JSON_PREFIXES = ("/api/", "/console/api/", "/telegram/", "/wechat")
 _PAGE_ERRORS = {
     404: "页面不存在",
@@ -90,6 +93,15 @@ async def _deadlines(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _DEADLINE_SECONDS)
 
 
+async def _alerts(rt: Runtime, stop: asyncio.Event) -> None:
+    """Mediators away from the console hear of new, urgent and nearly due cases."""
+    reads = ConsoleReads(rt.db)
+    while not stop.is_set():
+        await send_alerts(rt, reads)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _ALERT_SECONDS)
+
+
 def create_app(
     settings: Settings,
     runtime: Runtime | None = None,
@@ -122,6 +134,7 @@ def create_app(
                 jobs.add("delivery", worker.run)
                 jobs.add("dialog-backlog", partial(_catch_up, rt))
                 jobs.add("deadlines", partial(_deadlines, rt))
+                jobs.add("mediator-alerts", partial(_alerts, rt))
                 await jobs.start()
                 stack.push_async_callback(jobs.stop)
             yield {"runtime": rt, "delivery": worker}

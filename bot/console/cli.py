@@ -51,7 +51,14 @@ def register(commands: Any) -> None:
     passwd.add_argument("username")
     passwd.set_defaults(run=_passwd)
 
-    for sub in (add, listing, disable, passwd):
+    link = actions.add_parser(
+        "link-telegram", help="send this mediator's alerts to their Telegram account"
+    )
+    link.add_argument("username")
+    link.add_argument("telegram_user_id", help="the numeric Telegram user id")
+    link.set_defaults(run=_link_telegram)
+
+    for sub in (add, listing, disable, passwd, link):
         sub.add_argument("--db", type=Path, help="SQLite database file (default data/minshi.db)")
 
 
@@ -167,21 +174,31 @@ def _change(
     *,
     password_hash: str | None = None,
     active: bool | None = None,
+    telegram_id: str | None = None,
+    end_sessions: bool = True,
 ) -> int:
-    """Change one account; its sessions end, so the change holds at once."""
+    """Change one account; its sessions end (unless told not to), so the change holds at once."""
 
     async def work(accounts: SqlAccounts) -> int:
         now = utc_now()
         account = await accounts.update_account(
-            args.username, now, password_hash=password_hash, active=active
+            args.username, now, password_hash=password_hash, active=active, telegram_id=telegram_id
         )
         if account is None:
             return _fail(f"没有用户名为 {args.username} 的账号")
-        await accounts.end_sessions_of(account.id, now)
+        if end_sessions:
+            await accounts.end_sessions_of(account.id, now)
         print(done.format(name=account.name, username=account.username))
         return 0
 
     return _with_accounts(args, work)
+
+
+def _link_telegram(args: argparse.Namespace) -> int:
+    if not args.telegram_user_id.isdigit():
+        return _fail("Telegram 用户编号是一串数字（可以问 @userinfobot）")
+    done = "已把 {name}（{username}）的提醒发到 Telegram " + args.telegram_user_id
+    return _change(args, done, telegram_id=args.telegram_user_id, end_sessions=False)
 
 
 def _passwd(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ class Account:
     active: bool
     created_at: datetime
     updated_at: datetime
+    telegram_id: str | None = None  # the mediator's own Telegram user id, for alerts
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class AccountStore(Protocol):
         *,
         password_hash: str | None = None,
         active: bool | None = None,
+        telegram_id: str | None = None,
     ) -> Account | None: ...
 
     async def start_session(
@@ -125,6 +127,7 @@ def _account(row: Row) -> Account:
         active=bool(row["active"]),
         created_at=parse_iso(row["created_at"]),
         updated_at=parse_iso(row["updated_at"]),
+        telegram_id=row["telegram_id"],
     )
 
 
@@ -174,12 +177,20 @@ class SqlAccounts:
         *,
         password_hash: str | None = None,
         active: bool | None = None,
+        telegram_id: str | None = None,
     ) -> Account | None:
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
                 "UPDATE accounts SET password_hash = COALESCE(?, password_hash),"
-                " active = COALESCE(?, active), updated_at = ? WHERE username = ? RETURNING *",
-                (password_hash, None if active is None else int(active), iso(now), username),
+                " active = COALESCE(?, active), telegram_id = COALESCE(?, telegram_id),"
+                " updated_at = ? WHERE username = ? RETURNING *",
+                (
+                    password_hash,
+                    None if active is None else int(active),
+                    telegram_id,
+                    iso(now),
+                    username,
+                ),
             )
         return _account(row) if row else None
 
@@ -308,6 +319,7 @@ class MemoryAccounts:
         *,
         password_hash: str | None = None,
         active: bool | None = None,
+        telegram_id: str | None = None,
     ) -> Account | None:
         async with self._lock:
             found = self._accounts.get(username)
@@ -317,6 +329,7 @@ class MemoryAccounts:
                 found,
                 password_hash=found.password_hash if password_hash is None else password_hash,
                 active=found.active if active is None else active,
+                telegram_id=found.telegram_id if telegram_id is None else telegram_id,
                 updated_at=now,
             )
             self._accounts[username] = updated
