@@ -1,8 +1,10 @@
 # Sourced by scripts/test: the Debian packages the tests need, installed when missing.
-# Headless Chromium drives the web chat page in tests/browser (through Playwright).
+# Headless Chromium drives the web chat page in tests/browser (through Playwright);
+# ffmpeg turns WeChat's AMR voice messages into AAC (.m4a) the console's browser plays.
 need_debian_packages() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo_cmd=""
   if [ "$(id -u)" != 0 ]; then

@@ -19,8 +19,11 @@ the answer the first try got, and the engine never processes it twice.
 
 Photos, recordings and videos are queued by the callback and downloaded by a
 background loop through the media API (temporary media expire after 3 days);
-the WeChat media id is the attachment ref. Voice is kept as WeChat's AMR file:
-converting it to a browser format would need ffmpeg, which is not installed.
+the WeChat media id is the attachment ref. A recording comes as AMR, which no
+browser plays: the loop keeps it (named by its hash) and has ffmpeg convert it
+to AAC in ``.m4a`` (``_wechat_voice``), and that file is the one the media id
+resolves to (``store.local_file``), so the mediator console can play it. Without
+ffmpeg the AMR is the local file and one warning says so.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from ..config import Settings
 from ..runtime import runtime_of
 from ._numbered import choice_lines, close_choice, exact_choice, reply_hint
 from ._wechat_api import INVALID_MEDIA, OUTSIDE_WINDOW, WeChatApi, WeChatApiError, delivery_result
+from ._wechat_voice import VoiceConverter
 from ._wechat_xml import CallbackError, Envelope, WeChatCallback, text_field
 from .base import ChannelAdapter
 
@@ -429,6 +433,7 @@ class WeChatChannel(ChannelAdapter):
         self._fetch_wake = asyncio.Event()
         self._fetch_after: dict[str, float] = {}
         self._fetcher: asyncio.Task[None] | None = None
+        self._voice = VoiceConverter(settings.attachments_dir)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -702,7 +707,18 @@ class WeChatChannel(ChannelAdapter):
             return 0
         name = hashlib.sha256(data).hexdigest() + _extension(data, content_type, item.kind)
         await asyncio.to_thread(_save, self.settings.attachments_dir / name, data)
-        await rt.store.file_fetched(self.name, item.platform_ref, name, len(data), rt.clock())
+        local, size = name, len(data)
+        if name.endswith(".amr"):
+            playable = await self._voice.playable(name)
+            if playable is not None:
+                local, size = playable
+                log.info(
+                    "wechat voice %s converted to %s; WeChat's AMR kept as %s",
+                    item.platform_ref,
+                    local,
+                    name,
+                )
+        await rt.store.file_fetched(self.name, item.platform_ref, local, size, rt.clock())
         self._fetch_after.pop(item.platform_ref, None)
         return 1
 

@@ -169,6 +169,17 @@ class Resident:
         return await self.send("event", Event=event, **values)
 
 
+def amr_nb(seconds: float = 1.0, *, payload: bytes = bytes(range(31))) -> bytes:
+    """A recording as WeChat stores it: an AMR-NB file (RFC 4867 storage format).
+
+    The ``#!AMR`` header, then one 20 ms frame after another, each a table-of-
+    contents byte (mode 7, 12.2 kbit/s: 0x3C) and its 31 bytes of speech bits;
+    any bits decode to sound, so this is what a phone would record.
+    """
+    assert len(payload) == 31
+    return b"#!AMR\n" + (b"\x3c" + payload) * round(seconds * 50)
+
+
 def number_of(text: str, label: str) -> int:
     """The number of the numbered line that contains ``label``."""
     for line in text.splitlines():
