@@ -8,8 +8,10 @@ Either way each update is turned into ``Inbound`` messages (see
 told it arrived: polling confirms an update (the next ``offset``) only
 after it was handled, a webhook answers 200 after it was stored and 503
 when it could not be (Telegram then sends it again). The update_id is the
-message id, so a repeated update is one message; updates that make no
-message (a tapped 详细说明, a block) are remembered for a while in memory.
+message id, so a repeated update is one message; what an update does besides
+storing messages (answering a tapped button, 详细说明, a hint, a block) is
+marked seen in the store before it is done (``first_sight``), so a re-sent
+update — even after a restart — does not do it twice.
 
 Replies go out through the outbox (``send``): rendered by
 ``_telegram_render``, and every platform failure reported as a typed result
@@ -28,7 +30,6 @@ import json
 import logging
 import os
 import warnings
-from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -93,7 +94,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 BLOCKED_RETRY = timedelta(days=1)  # a blocked resident's messages wait (woken on unblock)
 HINT_INTERVAL = timedelta(seconds=30)  # one "cannot use this" hint per resident at most
 _MAX_BODY = 1_048_576
-_REMEMBERED_UPDATES = 10_000
+_REMEMBERED_HINTS = 10_000
 _KEPT_ENTITIES = {
     MessageEntity.BOLD,
     MessageEntity.ITALIC,
@@ -155,20 +156,15 @@ class _TokenFilter(logging.Filter):
         return True
 
 
-class _RecentIds:
-    """The update ids handled lately (bounded), for updates that store no message."""
-
-    def __init__(self, size: int) -> None:
-        self._ids: OrderedDict[int, None] = OrderedDict()
-        self._size = size
-
-    def __contains__(self, update_id: int) -> bool:
-        return update_id in self._ids
-
-    def add(self, update_id: int) -> None:
-        self._ids[update_id] = None
-        while len(self._ids) > self._size:
-            self._ids.popitem(last=False)
+def _acts_once(received: Received) -> bool:
+    """Whether an update does something a repeat must not do again: answer a tapped
+    button (and send the details), a hint, a block (storing messages and queueing
+    files the store keeps to once by itself)."""
+    return (
+        received.callback_id is not None
+        or received.hint is not None
+        or received.reachable is not None
+    )
 
 
 class TelegramChannel(ChannelAdapter):
@@ -196,7 +192,6 @@ class TelegramChannel(ChannelAdapter):
         self._runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._seen = _RecentIds(_REMEMBERED_UPDATES)
         self._progress: dict[int, int] = {}  # outbox entry id → parts already sent
         self._keyboard_up: set[str] = set()  # chats showing our reply keyboard
         self._hinted: dict[str, datetime] = {}
@@ -428,35 +423,44 @@ class TelegramChannel(ChannelAdapter):
     async def _handle(self, update: Update) -> bool:
         """Handle one update; False only when it could not be stored (try it again)."""
         update_id = update.update_id
-        if update_id in self._seen:
-            log.info("telegram: update %s again; ignored", update_id)
-            return True
         try:
+            # JSON may escape a lone surrogate ("\\ud800"): text no database stores.
+            json.dumps(update.to_dict(), ensure_ascii=False).encode("utf-8")
             received = translate(update, self.max_file_bytes)
         except Exception:
             log.exception("telegram: update %s could not be read; ignored", update_id)
-            self._seen.add(update_id)
             return True
-        if received.callback_id is not None:
-            self._spawn(self._answer(received), "telegram:callback")
         if received.ignored:
+            if received.callback_id is not None:
+                self._spawn(self._answer(received), "telegram:callback")
             log.debug("telegram: update %s (%s) ignored", update_id, received.kind)
-            self._seen.add(update_id)
             return True
         try:
             await self._apply(received)
         except Exception:
             log.exception("telegram: update %s could not be stored", update_id)
             return False
-        self._seen.add(update_id)
         return True
 
     async def _apply(self, received: Received) -> None:
         rt = self.runtime
         assert received.address is not None
         destination = Destination(self.name, received.address)
+        # Storing messages and queueing files the store keeps to once by itself; the
+        # rest (a tap's answer and details, a hint, a block) is marked seen before it
+        # is done, so a re-send, even after a restart, does not do it again. A failure
+        # past the mark loses that part (the next message or send sets a block status
+        # right); the update's messages are still stored when it comes again.
+        first = not _acts_once(received) or await rt.store.first_sight(
+            self.name, f"update:{received.update_id}", rt.clock()
+        )
+        if not first:
+            log.info("telegram: update %s again; done before", received.update_id)
+        elif received.callback_id is not None:
+            self._spawn(self._answer(received), "telegram:callback")
         if received.reachable is not None:
-            await self._set_reachable(destination, received.reachable)
+            if first:
+                await self._set_reachable(destination, received.reachable)
             return
         if received.inbound and not await rt.store.is_reachable(destination):
             await self._set_reachable(destination, True)  # writing again: not blocked now
@@ -464,12 +468,13 @@ class TelegramChannel(ChannelAdapter):
             await rt.store.queue_file(self.name, file.file_id, file.kind, rt.clock())
         if received.files:
             self.files.wake()
-        if received.hint is not None:
+        if received.hint is not None and first:
             text = TEXTS[received.hint].format(**received.hint_args)
             await self._hint(destination, text, limited=received.hint == "unsupported")
         messages = list(received.inbound)
         if received.callback is not None and received.callback.kind == "details":
-            await self._send_details(destination, received.callback.entry_id)
+            if first:
+                await self._send_details(destination, received.callback.entry_id)
         elif received.callback is not None and received.callback.kind == "choice":
             # A payload too long for a button: the button named the entry and the choice.
             # One that is gone goes to the engine as it came, which treats it as stale.
@@ -504,7 +509,7 @@ class TelegramChannel(ChannelAdapter):
             if last is not None and now - last < HINT_INTERVAL:
                 return
             self._hinted[destination.address] = now
-            if len(self._hinted) > _REMEMBERED_UPDATES:
+            if len(self._hinted) > _REMEMBERED_HINTS:
                 self._hinted.pop(next(iter(self._hinted)))
         await rt.push(destination, Outbound(text))
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.chat import start_report
-from tests.support import rows
+from tests.chat import ZHANGYE_VILLAGE, pick_place, start_report
+from tests.console.conftest import VILLAGE, Mediator, add_account, people
+from tests.support import Service, rows
 
 from .conftest import Telegram, eventually
+
+__all__ = ["people"]  # the console's fixture that logs mediators in
 
 JPEG = b"\xff\xd8\xff\xe0" + b"photo of the wall" * 50
 OGG = b"OggS" + b"a voice note" * 40
@@ -129,3 +134,48 @@ async def test_a_file_over_the_cap_is_refused_with_a_clear_message(webhook: Tele
     assert not webhook.fake.called("getFile")
     kinds = rows(webhook.runtime.settings.db, "SELECT kind FROM inbound")
     assert "attachment" not in [k["kind"] for k in kinds]
+
+
+async def test_the_mediator_holding_the_case_sees_the_photo_and_hears_the_voice(
+    webhook: Telegram, people: Callable[[Service, str], Awaitable[Mediator]]
+) -> None:
+    """The console serves a Telegram file by its platform ref, once fetched."""
+    fake = webhook.fake
+    fake.add_file("AgPhoto9", "photos/file_9.jpg", JPEG)
+    fake.add_file("AwVoice9", "voice/file_9.oga", OGG)
+    resident = webhook.resident()
+    await start_report(resident)
+    await resident.send_message(text="邻居在巷道口砌了墙")
+    await resident.send_message(photo=photo_sizes("AgPhoto9", len(JPEG)))
+    voice = {"file_id": "AwVoice9", "file_unique_id": "v9", "duration": 3, "file_size": len(OGG)}
+    await resident.send_message(voice=voice)
+    await resident.tap("说完了")
+    await pick_place(resident, *ZHANGYE_VILLAGE)
+    await resident.tap("跳过")
+    await resident.tap("确认提交")
+    found = re.search(r"MS\d{6}-\d{4}", resident.text)
+    assert found, resident.text
+    number = found.group(0)
+    await _local_file(webhook, "AgPhoto9")
+    await _local_file(webhook, "AwVoice9")
+
+    await add_account(webhook.runtime, "wang", center=VILLAGE)
+    mediator = await people(webhook.service, "wang")
+    assert (await mediator.act(number, "claim")).status_code == 200
+    view = await mediator.case(number)
+    urls = {
+        a["kind"]: a["url"]
+        for m in view["transcript"]
+        if m["who"] == "resident"
+        for a in m["attachments"]
+    }
+    assert urls == {
+        "photo": f"/console/cases/{number}/files/AgPhoto9",
+        "voice": f"/console/cases/{number}/files/AwVoice9",
+    }
+    photo = await mediator.get(urls["photo"])
+    assert photo.status_code == 200 and photo.content == JPEG
+    assert photo.headers["content-type"] == "image/jpeg"
+    recording = await mediator.get(urls["voice"])
+    assert recording.status_code == 200 and recording.content == OGG
+    assert recording.headers["content-type"].startswith("audio/ogg")

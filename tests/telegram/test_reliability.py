@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 
+from bot.config import Settings
 from common.messages import Outbound
 from common.outbox import Destination, OutboxState
 from tests.chat import start_report
-from tests.support import rows
+from tests.support import Clock, rows
 
-from .conftest import Telegram, eventually, member_update, message, private_chat
+from .conftest import Telegram, eventually, member_update, message, private_chat, running
+from .fake_api import run_fake_api
 
 
 def _inbound(telegram: Telegram) -> list[dict[str, Any]]:
@@ -35,6 +37,33 @@ async def test_a_repeated_update_changes_nothing_and_sends_nothing(webhook: Tele
     tap = resident.tap_update(resident.choice("详细说明"))
     assert len(await webhook.exchange(resident.chat_id, tap)) == 1
     assert await webhook.exchange(resident.chat_id, tap) == []
+
+
+async def test_a_repeated_tap_does_nothing_after_a_restart(
+    settings: Settings, clock: Clock
+) -> None:
+    """Telegram may send an update again after the service restarted; a tap on 详细说明
+    (which stores no message) is remembered in the database, not only in memory."""
+    async with run_fake_api() as fake:
+        async with running(settings, clock, webhook=True, fake=fake) as before:
+            resident = before.resident()
+            await resident.start()
+            await resident.send_message(text="老板三个月没发工资怎么办")
+            tap = resident.tap_update(resident.choice("详细说明"))
+            assert len(await before.exchange(resident.chat_id, tap)) == 1
+        answered = len(fake.called("answerCallbackQuery"))
+        async with running(settings, clock, webhook=True, fake=fake) as after:
+            assert await after.exchange(resident.chat_id, tap) == []
+            assert len(fake.called("answerCallbackQuery")) == answered
+            blocked = fake.update(
+                my_chat_member=member_update(resident.chat_id, "member", "kicked")
+            )
+            await after.send(blocked)
+        async with running(settings, clock, webhook=True, fake=fake) as again:
+            destination = Destination("telegram", str(resident.chat_id))
+            await again.runtime.store.set_reachable(destination, True, clock(), "")
+            await again.send(blocked)  # the block again, after the resident unblocked
+            assert await again.runtime.store.is_reachable(destination)
 
 
 async def test_a_repeated_update_is_one_message_in_polling_too(polling: Telegram) -> None:
