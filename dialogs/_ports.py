@@ -73,6 +73,26 @@ class TurnWrites(CaseWrites, Protocol):
         now: datetime,
     ) -> None: ...
 
+    async def log_faq_question(
+        self,
+        channel: str,
+        user_id: str,
+        query: str,
+        decision: str,
+        entry_id: str | None,
+        region_code: str | None,
+        now: datetime,
+    ) -> int:
+        """Record a FAQ decision shown to a resident (answer | suggest | none), for
+        the self-service rate; the id ties later taps to it."""
+        ...
+
+    async def log_faq_feedback(
+        self, question_id: int, kind: str, entry_id: str | None, now: datetime
+    ) -> None:
+        """A tap on a recorded question: picked (a suggestion), useful, not_useful."""
+        ...
+
 
 class DialogStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[TurnWrites]: ...

@@ -26,6 +26,8 @@ from .bodies import read_fields
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
+from .stats import stats as period_stats
+from .trends import trends as area_trends
 
 __all__ = ["Api"]
 
@@ -61,6 +63,7 @@ class Api:
             Route(f"{prefix}/walk-in", self.walk_in, methods=["POST"]),
             Route(f"{prefix}/places", self.places, methods=["GET"]),
             Route(f"{prefix}/stats", self.stats, methods=["GET"]),
+            Route(f"{prefix}/trends", self.trends, methods=["GET"]),
             Route(f"{prefix}/accounts", self.accounts, methods=["GET"]),
             Route(f"{prefix}/accounts", self.add_account, methods=["POST"]),
             Route(
@@ -169,7 +172,17 @@ class Api:
     @_api
     async def stats(self, request: Request) -> Response:
         staff, _ = await self.c.staff_of(request)
-        return JSONResponse(await counts(runtime_of(request), self.c.views.reads, staff))
+        rt, reads, params = runtime_of(request), self.c.views.reads, dict(request.query_params)
+        found = await counts(rt, reads, staff)  # cases by status now, all time
+        return JSONResponse({**found, **await period_stats(rt, reads, staff, params)})
+
+    @_api
+    async def trends(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        params = dict(request.query_params)
+        return JSONResponse(
+            await area_trends(runtime_of(request), self.c.views.reads, staff, params)
+        )
 
     @_api
     async def accounts(self, request: Request) -> Response:

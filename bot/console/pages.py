@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -29,6 +30,9 @@ from .bodies import read_fields
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
+from .stats import stats as period_stats
+from .trends import CHARTS, chart_csv, svg
+from .trends import trends as area_trends
 from .words import outcome_labels
 
 __all__ = ["Pages"]
@@ -78,6 +82,8 @@ class Pages:
             Route("/console/accounts", self.add_account, methods=["POST"]),
             Route("/console/accounts/{username}/{change}", self.change_account, methods=["POST"]),
             Route("/console/stats", self.stats),
+            Route("/console/trends", self.trends),
+            Route("/console/trends/{chart}.csv", self.trends_csv),
             Route("/console/cases/{number}", self.case_page),
             Route("/console/cases/{number}/live", self.case_live),
             Route("/console/cases/{number}/events", self.case_events),
@@ -390,8 +396,54 @@ class Pages:
     @_page
     async def stats(self, request: Request) -> Response:
         staff, login = await self.c.staff_of(request)
-        found = await counts(runtime_of(request), self.c.views.reads, staff)
-        return self.render(request, "stats.html", {"s": found}, staff=staff, login=login)
+        rt, params = runtime_of(request), dict(request.query_params)
+        found = await counts(rt, self.c.views.reads, staff)
+        figures = await period_stats(rt, self.c.views.reads, staff, params)
+        context = {"s": found, "f": figures, "centers": _area_choices(request, staff)}
+        return self.render(request, "stats.html", context, staff=staff, login=login)
+
+    @_page
+    async def trends(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        params = dict(request.query_params)
+        found = await area_trends(runtime_of(request), self.c.views.reads, staff, params)
+        charts = [{**chart, "svg": Markup(svg(chart))} for chart in found["charts"]]
+        context = {
+            "t": found,
+            "charts": charts,
+            "query": request.url.query,
+            "centers": _area_choices(request, staff),
+        }
+        return self.render(request, "trends.html", context, staff=staff, login=login)
+
+    @_page
+    async def trends_csv(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        key = request.path_params["chart"]
+        if key not in CHARTS:
+            raise ActionError(404, "没有这个图表")
+        params = dict(request.query_params)
+        found = await area_trends(runtime_of(request), self.c.views.reads, staff, params)
+        chart = next(c for c in found["charts"] if c["key"] == key)
+        return Response(
+            "\ufeff" + chart_csv(chart),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{key}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+def _area_choices(request: Request, staff: Staff) -> list[dict[str, str]]:
+    """The centers whose figures this user may pick: their own and those below."""
+    if not staff.sees_counts:
+        return []
+    return [
+        c
+        for c in _center_choices(request)
+        if staff.is_admin or c["id"] == staff.center_id or c["id"] in staff.below
+    ]
 
 
 def _center_choices(request: Request) -> list[dict[str, str]]:

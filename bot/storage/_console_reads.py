@@ -14,7 +14,7 @@ from typing import Any
 from common.outbox import OutboxRecord
 from handoff import Case, CaseEvent, CaseStatus
 
-from ._rows import decoder, iso, parse_iso
+from ._rows import Row, decoder, iso, parse_iso
 from ._sql_store import outbox_record as _record
 from ._sqlite import Database
 
@@ -23,6 +23,23 @@ __all__ = ["ConsoleReads"]
 _case = decoder(Case)
 _OPEN = tuple(s.value for s in CaseStatus if s.is_open)
 _MOVES = ("escalated", "transferred")
+
+
+_CASE_FIELDS = ("id", "number", "channel", "user_id", "category", "region_code", "created_at")
+_FAQ_FIELDS = (
+    "id",
+    "channel",
+    "user_id",
+    "query",
+    "decision",
+    "entry_id",
+    "region_code",
+    "asked_at",
+)
+
+
+def _fields(row: Row, names: Sequence[str]) -> dict[str, Any]:
+    return {name: row[name] for name in names}
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -103,6 +120,81 @@ class ConsoleReads:
                 detail=json.loads(r["detail"]),
                 at=parse_iso(r["created_at"]),
             )
+        return found
+
+    # -- statistics: the raw records the figures are counted from -----------------
+
+    async def cases_received(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Cases received in [since, until), with every audit event recorded before
+        ``until`` (oldest first, ``detail`` decoded): the figures count from these."""
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(_CASE_FIELDS)} FROM cases"
+            " WHERE created_at >= ? AND created_at < ? ORDER BY id",
+            (iso(since), iso(until)),
+        )
+        found = {int(r["id"]): {**_fields(r, _CASE_FIELDS), "events": []} for r in rows}
+        if not found:
+            return []
+        events = await self.db.fetchall(
+            "SELECT e.case_id, e.kind, e.actor, e.detail, e.created_at FROM case_events e"
+            " JOIN cases c ON c.id = e.case_id"
+            " WHERE c.created_at >= ? AND c.created_at < ? AND e.created_at < ?"
+            " ORDER BY e.id",
+            (iso(since), iso(until), iso(until)),
+        )
+        for e in events:
+            found[int(e["case_id"])]["events"].append(
+                {
+                    "kind": e["kind"],
+                    "actor": e["actor"],
+                    "detail": json.loads(e["detail"]),
+                    "at": parse_iso(e["created_at"]),
+                }
+            )
+        for case in found.values():
+            case["created_at"] = parse_iso(case["created_at"])
+        return list(found.values())
+
+    async def faq_questions(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """FAQ decisions shown in [since, until) with their taps (oldest first)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM faq_questions WHERE asked_at >= ? AND asked_at < ? ORDER BY id",
+            (iso(since), iso(until)),
+        )
+        found = {int(r["id"]): {**_fields(r, _FAQ_FIELDS), "feedback": []} for r in rows}
+        if not found:
+            return []
+        taps = await self.db.fetchall(
+            "SELECT f.question_id, f.kind, f.entry_id, f.at FROM faq_feedback f"
+            " JOIN faq_questions q ON q.id = f.question_id"
+            " WHERE q.asked_at >= ? AND q.asked_at < ? ORDER BY f.id",
+            (iso(since), iso(until)),
+        )
+        for t in taps:
+            found[int(t["question_id"])]["feedback"].append(
+                {"kind": t["kind"], "entry_id": t["entry_id"], "at": parse_iso(t["at"])}
+            )
+        for q in found.values():
+            q["asked_at"] = parse_iso(q["asked_at"])
+        return list(found.values())
+
+    async def reports_by(
+        self, residents: Sequence[tuple[str, str]], since: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[datetime]]:
+        """When these residents filed cases in [since, until)."""
+        if not residents:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT channel, user_id, created_at FROM cases"
+            " WHERE created_at >= ? AND created_at < ? ORDER BY id",
+            (iso(since), iso(until)),
+        )
+        wanted = set(residents)
+        found: dict[tuple[str, str], list[datetime]] = {}
+        for r in rows:
+            key = (str(r["channel"]), str(r["user_id"]))
+            if key in wanted:
+                found.setdefault(key, []).append(parse_iso(r["created_at"]))
         return found
 
     async def outbox_entries(self, entry_ids: Sequence[int]) -> dict[int, OutboxRecord]:

@@ -74,6 +74,19 @@ class _MissRow:
 
 
 @dataclass
+class _FaqQuestionRow:
+    id: int
+    channel: str
+    user_id: str
+    query: str
+    decision: str
+    entry_id: str | None
+    region_code: str | None
+    asked_at: datetime
+    feedback: list[tuple[str, str | None, datetime]] = field(default_factory=list)
+
+
+@dataclass
 class _Tables:
     conversations: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     inbound: dict[int, _InRow] = field(default_factory=dict)
@@ -83,6 +96,7 @@ class _Tables:
     case_messages: list[CaseMessage] = field(default_factory=list)
     case_events: list[tuple[int, CaseEvent]] = field(default_factory=list)
     faq_misses: list[_MissRow] = field(default_factory=list)
+    faq_questions: dict[int, _FaqQuestionRow] = field(default_factory=dict)
     uploads: set[tuple[str, str, str]] = field(default_factory=set)
     unreachable: set[Destination] = field(default_factory=set)
     seen: set[tuple[str, str]] = field(default_factory=set)
@@ -241,6 +255,27 @@ class MemoryWrites(_Reads):
     ) -> None:
         row_id = self._t.new_id("faq_misses")
         self._t.faq_misses.append(_MissRow(row_id, query, reason, best_id, best_score))
+
+    async def log_faq_question(
+        self,
+        channel: str,
+        user_id: str,
+        query: str,
+        decision: str,
+        entry_id: str | None,
+        region_code: str | None,
+        now: datetime,
+    ) -> int:
+        row_id = self._t.new_id("faq_questions")
+        self._t.faq_questions[row_id] = _FaqQuestionRow(
+            row_id, channel, user_id, query, decision, entry_id, region_code, now
+        )
+        return row_id
+
+    async def log_faq_feedback(
+        self, question_id: int, kind: str, entry_id: str | None, now: datetime
+    ) -> None:
+        self._t.faq_questions[question_id].feedback.append((kind, entry_id, now))
 
 
 class MemoryStore(_Reads):

@@ -276,6 +276,34 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        8,
+        "every FAQ decision shown to a resident and every tap on it, for the statistics",
+        [
+            # decision: answer | suggest | none; entry_id: the answer shown (or the
+            # best suggestion); region_code: the resident's place when known.
+            """CREATE TABLE faq_questions (
+                id {pk},
+                channel TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                query TEXT NOT NULL,
+                decision TEXT NOT NULL,
+                entry_id TEXT,
+                region_code TEXT,
+                asked_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX faq_questions_by_time ON faq_questions (asked_at)",
+            # kind: picked (a suggestion chosen) | useful (有用) | not_useful (没用).
+            """CREATE TABLE faq_feedback (
+                id {pk},
+                question_id INTEGER NOT NULL REFERENCES faq_questions (id),
+                kind TEXT NOT NULL,
+                entry_id TEXT,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX faq_feedback_by_question ON faq_feedback (question_id)",
+        ],
+    ),
 ]
 
 

@@ -292,6 +292,32 @@ class SqlWrites(_Reads):
             (channel, user_id, query, reason, best_id, best_score, iso(now)),
         )
 
+    async def log_faq_question(
+        self,
+        channel: str,
+        user_id: str,
+        query: str,
+        decision: str,
+        entry_id: str | None,
+        region_code: str | None,
+        now: datetime,
+    ) -> int:
+        row = await self._one(
+            "INSERT INTO faq_questions (channel, user_id, query, decision, entry_id,"
+            " region_code, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (channel, user_id, query, decision, entry_id, region_code, iso(now)),
+        )
+        assert row is not None
+        return int(row["id"])
+
+    async def log_faq_feedback(
+        self, question_id: int, kind: str, entry_id: str | None, now: datetime
+    ) -> None:
+        await self._tx.execute(
+            "INSERT INTO faq_feedback (question_id, kind, entry_id, at) VALUES (?, ?, ?, ?)",
+            (question_id, kind, entry_id, iso(now)),
+        )
+
 
 class SqlStore(_Reads):
     """Reads, the door to ``SqlWrites``, and the outbox operations of the worker."""

@@ -38,11 +38,25 @@ async def answer(turn: Turn, query: str) -> str | None:
     best = result.candidates[0] if result.candidates else None
     turn.data["ask"] = {"query": query}
     # Decisions are string enums: compared by value, so dialogs need not import faq.
+    decision = "none"
     if result.decision == "answer" and best:
+        decision = "answer"
+    elif result.decision == "suggest" and result.candidates:
+        decision = "suggest"
+    turn.data["ask"]["qid"] = await turn.writes.log_faq_question(
+        turn.msg.channel,
+        turn.msg.user_id,
+        query,
+        decision,
+        best.entry.id if best else None,
+        turn.data.get("home"),
+        turn.now,
+    )
+    if decision == "answer" and best:
         turn.data["ask"]["score"] = best.score
         _show_answer(turn, best.entry.id)
         return ASK_FEEDBACK
-    if result.decision == "suggest" and result.candidates:
+    if decision == "suggest":
         shown = result.candidates[:3]
         turn.data["ask"]["candidates"] = [c.entry.id for c in shown]
         turn.data["ask"]["scores"] = {c.entry.id: c.score for c in shown}
@@ -104,6 +118,7 @@ async def pick_handle(turn: Turn) -> str | None:
         entry_id = turn.payload.removeprefix("faq:")
         if entry_id in ask.get("candidates", []):
             ask["score"] = ask.get("scores", {}).get(entry_id)
+            await _tap(turn, "picked", entry_id)
             _show_answer(turn, entry_id)
             return ASK_FEEDBACK
     if turn.text:
@@ -126,6 +141,8 @@ async def feedback_prompt(turn: Turn) -> None:
 async def feedback_handle(turn: Turn) -> str | None:
     ask = turn.data.get("ask", {})
     entry = turn.services.faq.entry(ask.get("entry", ""))
+    if turn.payload in ("fb:yes", "fb:no"):
+        await _tap(turn, "useful" if turn.payload == "fb:yes" else "not_useful", ask.get("entry"))
     if turn.payload == "fb:yes":
         turn.say(turn.t("ask.thanks"), menu_choices(turn))
         turn.state = MENU
@@ -155,3 +172,10 @@ async def feedback_handle(turn: Turn) -> str | None:
     if turn.text:
         return await answer(turn, turn.text)
     return ASK_FEEDBACK
+
+
+async def _tap(turn: Turn, kind: str, entry_id: str | None) -> None:
+    """Record a tap on the question being answered (for the self-service rate)."""
+    qid = turn.data.get("ask", {}).get("qid")
+    if isinstance(qid, int):
+        await turn.writes.log_faq_feedback(qid, kind, entry_id, turn.now)

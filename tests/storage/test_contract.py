@@ -258,6 +258,16 @@ async def test_faq_misses_are_counted_per_question(store: Any) -> None:
     assert (misses[1].best_id, misses[1].best_score) == ("divorce", 0.7)
 
 
+async def test_faq_questions_get_ids_that_their_taps_refer_to(store: Any) -> None:
+    async with store.transaction() as w:
+        first = await w.log_faq_question("web", "a", "离婚咋办", "answer", "divorce", None, NOW)
+        await w.log_faq_feedback(first, "useful", "divorce", NOW)
+    async with store.transaction() as w:
+        second = await w.log_faq_question("web", "b", "化肥", "none", None, "620702103", NOW)
+        await w.log_faq_feedback(second, "not_useful", None, NOW)
+    assert isinstance(first, int) and second > first
+
+
 # -- the outbox ------------------------------------------------------------------
 
 
