@@ -18,6 +18,7 @@ from tests.support import Clock, Service
 
 from .conftest import COUNTY, OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, VILLAGE, Mediator, add_account
 from .conftest import open_case as open_one
+from .test_console_browser import DESK, PHONE, fits
 
 People = Callable[[Service, str], Awaitable[Mediator]]
 API = "/console/api/trends"
@@ -153,4 +154,9 @@ async def test_the_trends_page_draws_charts_and_downloads_their_numbers(
 
     await page.goto(f"{quiet_service.base_url}/console/stats?from=2026-11-01&to=2026-12-31")
     await expect(page.locator('#figures tr[data-figure="received"] .value')).to_have_text("10 件")
+    for viewport in (PHONE, DESK):  # a leader's phone and a desk: no sideways scrolling
+        await page.set_viewport_size(viewport)
+        for path in ("/console/trends?by=week&periods=5", "/console/stats"):
+            await page.goto(f"{quiet_service.base_url}{path}")
+            await fits(page)
     await context.close()
