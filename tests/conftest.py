@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser
 
 from bot.config import Settings
 
+from .chromium import launched_chromium
 from .support import Clock, Service, run_service
 
 
@@ -28,3 +30,10 @@ def clock() -> Clock:
 async def service(settings: Settings, clock: Clock) -> AsyncIterator[Service]:
     async with run_service(settings, clock) as svc:
         yield svc
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium for the page tests (web chat, console)."""
+    async with launched_chromium() as launched:
+        yield launched

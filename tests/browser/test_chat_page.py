@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-
-import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from tests.support import Service, rows
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # A fake microphone that is allowed without asking, for voice messages.
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 GREEN = "rgb(31, 122, 77)"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def open_chat(browser: Browser, service: Service, query: str = "") -> Page:

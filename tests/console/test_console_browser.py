@@ -11,26 +11,16 @@ shows the audit trail. Along the way: the pages fit a 360 px phone and a
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.test_chat_page import CHROMIUM, FLAGS, open_chat, tap, type_text
+from tests.browser.test_chat_page import open_chat, tap, type_text
 from tests.support import Service
 
 from .conftest import PASSWORD, add_account
 
 PHONE: ViewportSize = {"width": 360, "height": 740}
 DESK: ViewportSize = {"width": 1280, "height": 800}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def fits(page: Page) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from bot.console.trends import rising
 from bot.runtime import Runtime
-from tests.browser.test_chat_page import CHROMIUM, FLAGS
 from tests.support import Clock, Service
 
 from .conftest import COUNTY, OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, VILLAGE, Mediator, add_account
@@ -115,14 +114,6 @@ def json_numbers(found: dict[str, Any], chart: str) -> list[tuple[str, str, int,
         for s in shown["series"]
         for period, value, up in zip(shown["periods"], s["values"], s["rising"], strict=True)
     ]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def test_the_trends_page_draws_charts_and_downloads_their_numbers(
