@@ -20,7 +20,7 @@ from faq._loader import (
 from faq._matcher import Matcher, Thresholds
 from faq._model import Candidate, Citation, Decision, FaqEntry, FaqLoadError, MatchResult
 from faq._normalize import normalize
-from faq._service import FaqService
+from faq._service import FaqService, ReloadState
 from faq._synonyms import Synonyms, read_synonyms
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "MatchResult",
     "Matcher",
     "Metrics",
+    "ReloadState",
     "Synonyms",
     "Thresholds",
     "check_faq",

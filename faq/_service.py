@@ -14,15 +14,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from common.yamlsource import Problem
 from faq._citations import format_basis
 from faq._laws import LawLibrary
 from faq._loader import DEFAULT_FAQ_DIR, FaqData, faq_sources, load_faq
 from faq._matcher import Matcher
 from faq._model import Citation, FaqEntry, FaqLoadError, MatchResult
 
-__all__ = ["FaqService"]
+__all__ = ["FaqService", "ReloadState"]
 
 log = logging.getLogger("faq")
 
@@ -35,6 +37,20 @@ class _Loaded:
     matcher: Matcher
     by_id: dict[str, FaqEntry]
     signature: _Signature
+
+
+@dataclass(frozen=True)
+class ReloadState:
+    """What the last (re)load did, for the admins' console.
+
+    ``problems`` are those of the last broken edit, as file:line; they are
+    cleared by the next good load (the broken edit was fixed or replaced).
+    """
+
+    version: int
+    loaded_at: datetime | None  # when the FAQ now served was read
+    failed_at: datetime | None  # when the last broken edit was seen, if not fixed since
+    problems: tuple[Problem, ...]
 
 
 class FaqService:
@@ -56,6 +72,7 @@ class FaqService:
         self._loaded: _Loaded | None = None
         self._failed: _Signature | None = None  # a broken edit already reported
         self._task: asyncio.Task[None] | None = None
+        self._state = ReloadState(0, None, None, ())
 
     # -- loading --------------------------------------------------------
 
@@ -87,6 +104,7 @@ class FaqService:
         self._loaded = loaded
         self._failed = None
         self.version += 1
+        self._state = ReloadState(self.version, _now(), None, ())
         log.info(
             "FAQ loaded: %d entries from %s (version %d)",
             len(loaded.data.entries),
@@ -116,6 +134,7 @@ class FaqService:
 
     def _report(self, exc: FaqLoadError, signature: _Signature) -> None:
         self._failed = signature
+        self._record_failure(tuple(exc.problems))
         for problem in exc.problems:
             log.error("%s", problem)
         log.error(
@@ -123,6 +142,15 @@ class FaqService:
             len(exc.problems),
             self.version,
         )
+
+    def _record_failure(self, problems: tuple[Problem, ...]) -> None:
+        state = self._state
+        self._state = ReloadState(state.version, state.loaded_at, _now(), problems)
+
+    @property
+    def last_reload(self) -> ReloadState:
+        """The version served, when it was read, and the last broken edit's problems."""
+        return self._state
 
     # -- serving --------------------------------------------------------
 
@@ -196,5 +224,11 @@ class FaqService:
                 # Whatever went wrong, the watcher must outlive it.
                 log.exception("FAQ reload failed; still serving version %d", self.version)
                 self._failed = signature
+                self._record_failure((Problem(str(self.faq_dir), 0, "读取失败，详见服务日志"),))
                 continue
             self._install(loaded)
+
+
+def _now() -> datetime:
+    # A record for people to read, not a time rule: the wall clock is right here.
+    return datetime.now(UTC)

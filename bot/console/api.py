@@ -23,6 +23,7 @@ from bot.runtime import runtime_of
 from .access import Staff, staff_for
 from .actions import ActionError, run_action, visible_case, walk_in
 from .bodies import read_fields
+from .faq_tools import misses, reload_state, require_faq_tools, try_question
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
@@ -64,6 +65,9 @@ class Api:
             Route(f"{prefix}/places", self.places, methods=["GET"]),
             Route(f"{prefix}/stats", self.stats, methods=["GET"]),
             Route(f"{prefix}/trends", self.trends, methods=["GET"]),
+            Route(f"{prefix}/faq", self.faq_state, methods=["GET"]),
+            Route(f"{prefix}/faq/test", self.faq_test, methods=["GET"]),
+            Route(f"{prefix}/faq/misses", self.faq_misses, methods=["GET"]),
             Route(f"{prefix}/accounts", self.accounts, methods=["GET"]),
             Route(f"{prefix}/accounts", self.add_account, methods=["POST"]),
             Route(
@@ -206,3 +210,21 @@ class Api:
             rt, staff, request.path_params["username"], request.path_params["change"], fields
         )
         return JSONResponse(account_json(rt, account))
+
+    @_api
+    async def faq_state(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        return JSONResponse(reload_state(runtime_of(request)))
+
+    @_api
+    async def faq_test(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        return JSONResponse(try_question(runtime_of(request), request.query_params.get("q", "")))
+
+    @_api
+    async def faq_misses(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        return JSONResponse(await misses(runtime_of(request), self.c.views.reads))

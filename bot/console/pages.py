@@ -27,6 +27,7 @@ from bot.runtime import runtime_of
 from .access import ROLE_LABELS, Staff, may_manage
 from .actions import ActionError, run_action, visible_case, walk_in
 from .bodies import read_fields
+from .faq_tools import misses, misses_csv, reload_state, require_faq_tools, try_question
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
@@ -84,6 +85,9 @@ class Pages:
             Route("/console/stats", self.stats),
             Route("/console/trends", self.trends),
             Route("/console/trends/{chart}.csv", self.trends_csv),
+            Route("/console/faq", self.faq),
+            Route("/console/faq/misses", self.faq_misses),
+            Route("/console/faq/misses.csv", self.faq_misses_csv),
             Route("/console/cases/{number}", self.case_page),
             Route("/console/cases/{number}/live", self.case_live),
             Route("/console/cases/{number}/events", self.case_events),
@@ -430,6 +434,40 @@ class Pages:
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{key}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @_page
+    async def faq(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        rt = runtime_of(request)
+        question = request.query_params.get("q", "").strip()
+        context = {
+            "question": question,
+            "tried": try_question(rt, question) if question else None,
+            "state": reload_state(rt),
+        }
+        return self.render(request, "faq.html", context, staff=staff, login=login)
+
+    @_page
+    async def faq_misses(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        found = await misses(runtime_of(request), self.c.views.reads)
+        return self.render(request, "faq_misses.html", {"m": found}, staff=staff, login=login)
+
+    @_page
+    async def faq_misses_csv(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        require_faq_tools(staff)
+        found = await misses(runtime_of(request), self.c.views.reads)
+        return Response(
+            "\ufeff" + misses_csv(found),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="faq-misses.csv"',
                 "Cache-Control": "no-store",
             },
         )

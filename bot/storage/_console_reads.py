@@ -205,3 +205,25 @@ class ConsoleReads:
             f"SELECT * FROM outbound WHERE id IN ({_marks(entry_ids)})", tuple(entry_ids)
         )
         return {int(r["id"]): _record(r) for r in rows}
+
+    async def faq_miss_rows(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """The latest questions the FAQ could not serve, one row each, newest first.
+
+        The console groups them with the FAQ's own normaliser; SQL can only
+        group identical texts.
+        """
+        rows = await self.db.fetchall(
+            "SELECT id, query, reason, best_id, best_score, created_at FROM faq_misses"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            {
+                "query": str(r["query"]),
+                "reason": str(r["reason"]),
+                "best_id": r["best_id"],
+                "best_score": r["best_score"],
+                "at": parse_iso(r["created_at"]),
+            }
+            for r in rows
+        ]
