@@ -71,6 +71,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             notices=texts,
             followup_days=settings.followup_days,
             archive_days=settings.archive_days,
+            case_link=lambda number: f"{settings.public_url or ''}/console/cases/{number}",
         )
         services = Services(
             faq=faq,

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import groupby
 from typing import Protocol
 
 from .clock import Clock
@@ -23,6 +22,7 @@ from .notify import Notifier
 from .outbox import (
     Delivered,
     DeliveryResult,
+    Destination,
     OutboxEntry,
     OutboxState,
     OutboxStore,
@@ -95,7 +95,12 @@ class DeliveryWorker:
         entries = await self.store.lease_outbox(
             self.owner, sorted(self.senders), now, now + self.lease, self.batch
         )
-        runs = [list(run) for _, run in groupby(entries, key=lambda e: e.destination)]
+        # Entries come oldest first, destinations interleaved: one run per destination
+        # (itertools.groupby would split a destination into concurrent runs).
+        by_destination: dict[Destination, list[OutboxEntry]] = {}
+        for entry in entries:
+            by_destination.setdefault(entry.destination, []).append(entry)
+        runs = list(by_destination.values())
         await asyncio.gather(*(self._send_run(run) for run in runs))
         return len(entries)
 

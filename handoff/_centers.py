@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 
 from ._directory import LOWEST_LEVEL, CenterDirectory
-from ._model import LEVELS, Center, Contact, Region, level_rank
+from ._model import LEVELS, Center, Contact, Region, Webhook, level_rank
 
 __all__ = [
     "DEFAULT_CENTERS_PATH",
@@ -50,8 +51,10 @@ _REGION_KEYS = {
     "contacts",
     "children",
 }
-_CENTER_KEYS = {"name", "phone", "address", "lat", "lon"}
-_COMMITTEE_KEYS = {"id", "name", "categories", "phone", "address", "lat", "lon"}
+_CENTER_KEYS = {"name", "phone", "address", "lat", "lon", "webhooks"}
+_COMMITTEE_KEYS = {"id", "name", "categories", "phone", "address", "lat", "lon", "webhooks"}
+_WEBHOOK_KEYS = {"url", "secret", "trusted"}
+_MIN_SECRET = 16
 _CONTACT_KEYS = {"role", "name", "phone"}
 _NATIONAL_KEYS = {"name", "phone", "role"}
 
@@ -281,6 +284,7 @@ class _Parser:
             "address": self.optional_text(item, "address"),
             "lat": lat,
             "lon": lon,
+            "webhooks": self.parse_webhooks(item, owner),
         }
 
     def parse_committees(self, item: YamlMap, county: _Draft, what: str) -> None:
@@ -307,6 +311,7 @@ class _Parser:
             phone = self.phone(entry, entry.line, owner)
             lat, lon = self.coordinates(entry, owner)
             cats = self.parse_categories(entry, owner, taken, committee_id)
+            webhooks = self.parse_webhooks(entry, owner)
             if committee_id:
                 if committee_id in self.committee_ids or committee_id in self.codes:
                     first = self.committee_ids.get(committee_id) or self.codes.get(committee_id)
@@ -328,6 +333,7 @@ class _Parser:
                         lon=lon if lon is not None else county.lon,
                         region_code=county.code,
                         categories=cats,
+                        webhooks=webhooks,
                     )
                 )
 
@@ -424,6 +430,7 @@ class _Parser:
                     lat=d.center["lat"] if d.center["lat"] is not None else d.lat,
                     lon=d.center["lon"] if d.center["lon"] is not None else d.lon,
                     region_code=d.code,
+                    webhooks=d.center["webhooks"],
                 )
             regions.append(
                 Region(
@@ -440,6 +447,47 @@ class _Parser:
                 )
             )
         return regions
+
+    def parse_webhooks(self, item: YamlMap, owner: str) -> tuple[Webhook, ...]:
+        """``webhooks: [{url, secret, trusted}]``: where the center's case events go."""
+        if "webhooks" not in item or item["webhooks"] is None:
+            return ()
+        items = item["webhooks"]
+        if not isinstance(items, YamlList):
+            self.problem(line_of(item, "webhooks"), f"'webhooks' of {owner} must be a list")
+            return ()
+        hooks = []
+        for i, entry in enumerate(items):
+            what = f"a webhook of {owner}"
+            if not self.expect_map(entry, line_of(items, i), what):
+                continue
+            self.unknown_keys(entry, _WEBHOOK_KEYS, what)
+            url = self.text(entry, "url", entry.line, what)
+            parts = urlsplit(url)
+            if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+                self.problem(line_of(entry, "url"), f"url {url!r} of {what} is not an http(s) URL")
+                url = ""
+            secret = self.text(entry, "secret", entry.line, what)
+            if secret and len(secret) < _MIN_SECRET:
+                self.problem(
+                    line_of(entry, "secret"),
+                    f"secret of {what} is too short (at least {_MIN_SECRET} characters)",
+                )
+                secret = ""
+            trusted = entry.get("trusted", "false")
+            if isinstance(trusted, str) and trusted.strip().lower() in ("true", "false"):
+                trusted_flag = trusted.strip().lower() == "true"
+            elif isinstance(trusted, bool):
+                trusted_flag = trusted
+            else:
+                self.problem(
+                    line_of(entry, "trusted"),
+                    f"trusted of {what} must be true or false, not {trusted!r}",
+                )
+                continue
+            if url and secret:
+                hooks.append(Webhook(url, secret, trusted_flag))
+        return tuple(hooks)
 
     # -- field helpers --
 

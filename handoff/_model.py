@@ -6,9 +6,18 @@ YAML file and shared by every conversation, so nothing may change it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["LEVELS", "Center", "Contact", "PlaceMatch", "Region", "Route", "level_rank"]
+__all__ = [
+    "LEVELS",
+    "Center",
+    "Contact",
+    "PlaceMatch",
+    "Region",
+    "Route",
+    "Webhook",
+    "level_rank",
+]
 
 # Highest first. A region's children must sit on a lower level (a larger rank);
 # levels may be skipped, e.g. a county directly under the province.
@@ -18,6 +27,18 @@ LEVELS: tuple[str, ...] = ("province", "city", "county", "township", "village")
 def level_rank(level: str) -> int:
     """Position of ``level`` in ``LEVELS`` (0 = province)."""
     return LEVELS.index(level)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An outside system (a 12345 hotline, a county platform) told of the center's cases.
+
+    ``trusted`` endpoints receive the resident's phone in full; others masked.
+    """
+
+    url: str
+    secret: str = field(repr=False)
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,7 @@ class Center:
     lon: float | None
     region_code: str
     categories: tuple[str, ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
 
     @property
     def is_committee(self) -> bool:

@@ -42,6 +42,7 @@ from ._model import Center
 from ._notices import Notices, ResidentNotices
 from ._ports import CaseStore, CaseWrites
 from ._scheduler import DeadlineReport, run_deadlines
+from ._webhooks import webhook_calls
 
 __all__ = ["CaseConflict", "CaseNotFound", "CaseService", "resident_destination"]
 
@@ -97,6 +98,7 @@ class CaseService:
         notices: Notices | None = None,
         followup_days: float = 7,
         archive_days: float = 30,
+        case_link: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -105,6 +107,8 @@ class CaseService:
         self.notices = ResidentNotices(notices)
         self.followup_after = timedelta(days=followup_days)
         self.archive_after = timedelta(days=archive_days)
+        # The console page of a case, for webhook receivers (the service knows no URL).
+        self.case_link = case_link or (lambda _number: "")
 
     # -- creation -------------------------------------------------------------
 
@@ -166,6 +170,8 @@ class CaseService:
         await w.add_case_message(
             case.id, "resident", draft.description, list(draft.attachments), None, now
         )
+        created = CaseEvent("created", None, CaseStatus.ASSIGNED, received_by, {}, now)
+        await self._notify_webhooks(w, case, created)
         return case, center
 
     async def register_walk_in(
@@ -268,7 +274,9 @@ class CaseService:
                 case.id, author, text, [], None, now, kind=kind, author_name=name
             )
             detail = {"message_id": message_id, "name": name}
-            await w.add_case_event(case.id, CaseEvent(event, None, None, author, detail, now))
+            audit = CaseEvent(event, None, None, author, detail, now)
+            await w.add_case_event(case.id, audit)
+            await self._notify_webhooks(w, case, audit)
 
     async def change(
         self,
@@ -605,9 +613,20 @@ class CaseService:
             raise CaseConflict(latest, seen)
         event = CaseEvent(change.kind, seen, change.wanted, change.actor, change.detail, now)
         await w.add_case_event(case.id, event)
+        await self._notify_webhooks(w, updated, event, previous=case)
         if notice is not None:
             await self._tell(w, updated, notice(updated), now)
         return updated
+
+    async def _notify_webhooks(
+        self, w: CaseWrites, case: Case, event: CaseEvent, previous: Case | None = None
+    ) -> None:
+        """Queue the event to the outside systems of the case's center(s), in this
+        transaction: it goes out exactly when the change is committed."""
+        for destination, call in webhook_calls(
+            self.directory, case, event, self.case_link, previous
+        ):
+            await w.enqueue(destination, call, event.at)
 
     @staticmethod
     async def _tell(w: CaseWrites, case: Case, message: Outbound, now: datetime) -> int | None:

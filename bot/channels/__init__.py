@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..config import Settings
 from .base import ChannelAdapter
 from .web import WebChannel
+from .webhook import WebhookChannel
 
 __all__ = ["ChannelAdapter", "build_adapters"]
 
 
 def build_adapters(settings: Settings) -> list[ChannelAdapter]:
     """Every channel the settings enable; the web chat always runs."""
-    adapters: list[ChannelAdapter] = [WebChannel()]
+    adapters: list[ChannelAdapter] = [WebChannel(), WebhookChannel()]  # webhook: see centers
     if settings.wechat_enabled:
         from .wechat import WeChatChannel  # wechatpy is imported only when configured
 

@@ -253,3 +253,24 @@ async def test_kill_9_between_send_and_record_resends_exactly_that_entry(tmp_pat
         assert sent_log.read_text().split() == ["a1", "a2", "a2", "a3"]
         assert worker.stats.resends == 1
         assert [r.state for r in await store.outbox_records()] == [OutboxState.DELIVERED] * 3
+
+
+async def test_order_holds_when_the_platform_is_slow_and_destinations_interleave(
+    store: Any,
+) -> None:
+    """A slow first send must not be overtaken by later entries of the same destination."""
+    clock = ManualClock()
+    arrived: list[str] = []
+
+    class Slow(Platform):
+        async def send(self, entry: OutboxEntry) -> DeliveryResult:
+            if entry.message.text == "a1":
+                await asyncio.sleep(0.05)  # a slow network answer for the first one
+            arrived.append(entry.message.text)
+            return Delivered()
+
+    await _queue(store, clock, (ALICE, "a1"), (BOB, "b1"), (ALICE, "a2"), (BOB, "b2"))
+    worker = DeliveryWorker(store, {"telegram": Slow()}, clock)
+    await worker.run_once()
+    assert [t for t in arrived if t.startswith("a")] == ["a1", "a2"]
+    assert [t for t in arrived if t.startswith("b")] == ["b1", "b2"]
