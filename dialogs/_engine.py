@@ -95,22 +95,29 @@ class Engine:
             if self.flood.arrive(key):
                 async with self.store.transaction() as w:
                     return await reply(w, [Outbound(self.services.texts("flood"))])
-            for earlier_id, earlier in await self.store.unprocessed_inbound(*key):
-                if earlier_id < inbound_id:  # held back before: its turn comes first
-                    await self._process(earlier_id, earlier, inline=False)
+            if key in self.flood.held:  # messages held back before: their turn comes first
+                for earlier_id, earlier in await self.store.unprocessed_inbound(*key):
+                    if earlier_id < inbound_id:
+                        await self._process(earlier_id, earlier, inline=False)
+                self.flood.held.discard(key)
             return await self._process(inbound_id, msg, inline=inline)
 
     async def catch_up(self, *, everyone: bool = False) -> int:
         """Process stored messages that were not processed: all of them after a crash
         (``everyone``), else those of residents who have slowed down. Their replies
         go out through the outbox. Returns how many were processed."""
+        if not everyone and not self.flood.held:
+            return 0  # nobody was held back: nothing to look for
         done = 0
+        finished: set[tuple[str, str]] = set()
         for inbound_id, msg in await self.store.unprocessed_inbound():
             key = (msg.channel, msg.user_id)
             if not everyone and not self.flood.calm(key):
                 continue
             async with self._conversation_lock(key):
                 done += bool(await self._process(inbound_id, msg, inline=False))
+            finished.add(key)
+        self.flood.held -= finished
         if done:
             log.info("processed %d held-back or unfinished messages", done)
         return done

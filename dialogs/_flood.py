@@ -23,12 +23,16 @@ class FloodGate:
         self.limit = limit
         self.seconds = seconds
         self._arrivals: dict[Key, deque[float]] = {}
+        self.held: set[Key] = set()  # residents with messages held back, not yet processed
 
     def arrive(self, key: Key) -> bool:
         """Count one message; True when it is over the limit (hold it back)."""
         window = self._window(key)
         window.append(self.clock().timestamp())
-        return len(window) > self.limit
+        if len(window) > self.limit:
+            self.held.add(key)
+            return True
+        return False
 
     def calm(self, key: Key) -> bool:
         """True when this resident's recent messages are within the limit again."""
