@@ -10,28 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from common.delivery import DeliveryWorker
-from common.jobs import LocalJobs
+from common.jobs import JobRunner, LocalJobs, heartbeat
 
 from .channels import ChannelAdapter, build_adapters
 from .config import Settings
 from .console import Console
 from .console.alerts import send_alerts
+from .ops.health import Readiness, healthz, metrics, readyz
+from .ops.requests import RequestContext
+from .ops.retention import retention_job
 from .runtime import Runtime, open_runtime, runtime_of
-from .storage import ConsoleReads
+from .storage import ConsoleReads, StorageUnavailable
 
 __all__ = ["create_app"]
 
@@ -39,16 +45,33 @@ _templates = Jinja2Templates(directory=str(Path(__file__).parent / "channels" / 
 _BACKLOG_SECONDS = 5.0
 _DEADLINE_SECONDS = 30.0
 _ALERT_SECONDS = 60.0
+_PASS_LIMIT = 600.0  # a job's pass that takes longer is stuck (/healthz says so)
+# Telegram hands each update to one getUpdates caller: with several instances on one
+# database only the instance holding this lock may poll (webhooks work on any).
+POLLING_LOCK = "telegram-polling"
+POLLING_REFUSED = (
+    "another instance on this database already polls Telegram; with several instances "
+    "use the webhook (MINSHI_TELEGRAM_WEBHOOK_SECRET and MINSHI_PUBLIC_URL)"
+)
 _JSON_PREFIXES = ("/api/", "/console/api/", "/telegram/", "/wechat")
 _PAGE_ERRORS = {
     404: "页面不存在",
     405: "不支持这种访问方式",
     500: "服务出了点问题，请稍后再试",
 }
+_STORAGE_PROBLEMS = {
+    "full": "磁盘已满",
+    "read-only": "数据库文件只读",
+    "io": "磁盘读写出错",
+    "down": "数据库服务暂时连不上",
+}
+_RETRY_SECONDS = "30"
 
 
 class State(TypedDict):
     runtime: Runtime
+    jobs: list[JobRunner]  # for /healthz
+    readiness: Readiness  # for /readyz
     delivery: DeliveryWorker
 
 
@@ -70,8 +93,23 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500)
 
 
-def _error_page(request: Request, status: int) -> Response:
-    title = _PAGE_ERRORS.get(status, "请求有误")
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
+    """Nothing of this request was stored: residents are asked to try again later, staff
+    learn why; it works again by itself once the database takes writes."""
+    assert isinstance(exc, StorageUnavailable)
+    headers = {"Retry-After": _RETRY_SECONDS}
+    if request.url.path.startswith(("/api/", "/telegram/", "/wechat")):
+        text = runtime_of(request).engine.services.texts("unavailable")
+        return JSONResponse({"error": text}, status_code=503, headers=headers)
+    why = _STORAGE_PROBLEMS.get(exc.problem.value, exc.problem.value)
+    title = f"数据库暂时无法保存（{why}），刚才的操作没有生效，请稍后再试"
+    if _wants_json(request):
+        return JSONResponse({"error": title}, status_code=503, headers=headers)
+    return _error_page(request, 503, title)
+
+
+def _error_page(request: Request, status: int, title: str | None = None) -> Response:
+    title = title or _PAGE_ERRORS.get(status, "请求有误")
     html = _templates.get_template("error.html").render(status=status, title=title)
     return HTMLResponse(html, status_code=status)
 
@@ -79,6 +117,7 @@ def _error_page(request: Request, status: int) -> Response:
 async def _catch_up(rt: Runtime, stop: asyncio.Event) -> None:
     """Answer, in order, what residents sent over the flood limit once they slow down."""
     while not stop.is_set():
+        heartbeat(within=_BACKLOG_SECONDS + _PASS_LIMIT)
         await rt.engine.catch_up()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _BACKLOG_SECONDS)
@@ -88,6 +127,7 @@ async def _deadlines(rt: Runtime, stop: asyncio.Event) -> None:
     """四级七天, follow-ups and archiving: a pass at start (whatever came due while the
     service was down), then one every ``_DEADLINE_SECONDS``."""
     while not stop.is_set():
+        heartbeat(within=_DEADLINE_SECONDS + _PASS_LIMIT)
         await rt.cases.run_deadlines()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _DEADLINE_SECONDS)
@@ -97,6 +137,7 @@ async def _alerts(rt: Runtime, stop: asyncio.Event) -> None:
     """Mediators away from the console hear of new, urgent and nearly due cases."""
     reads = ConsoleReads(rt.db)
     while not stop.is_set():
+        heartbeat(within=_ALERT_SECONDS + _PASS_LIMIT)
         await send_alerts(rt, reads)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _ALERT_SECONDS)
@@ -122,40 +163,52 @@ def create_app(
                 if runtime is not None
                 else await stack.enter_async_context(open_runtime(settings))
             )
+            if any(getattr(channel, "polling", False) for channel in channels):
+                await stack.enter_async_context(rt.exclusive(POLLING_LOCK, POLLING_REFUSED))
             for channel in channels:
                 await channel.start(rt)
                 stack.push_async_callback(channel.stop)
             # minshi serve (no runtime given) creates the demo accounts on a first start
             await console.start(rt, demo=runtime is None)
             senders = {channel.name: channel for channel in channels}
-            worker = DeliveryWorker(rt.store, senders, rt.clock, notifier=rt.notifier)
+            worker = DeliveryWorker(
+                rt.store,
+                senders,
+                rt.clock,
+                notifier=rt.notifier,
+                metrics=rt.metrics,
+                lease=timedelta(seconds=settings.outbox_lease_seconds),
+            )
+            runners: list[JobRunner] = []
             if background:
+                # Every instance delivers (entries are leased) and finishes its residents'
+                # held-back messages; the others run on one instance at a time.
                 jobs = LocalJobs()
                 jobs.add("delivery", worker.run)
                 jobs.add("dialog-backlog", partial(_catch_up, rt))
-                jobs.add("deadlines", partial(_deadlines, rt))
-                jobs.add("mediator-alerts", partial(_alerts, rt))
                 await jobs.start()
                 stack.push_async_callback(jobs.stop)
-            yield {"runtime": rt, "delivery": worker}
+                once = rt.single_instance_jobs()
+                once.add("deadlines", partial(_deadlines, rt))
+                once.add("mediator-alerts", partial(_alerts, rt))
+                if settings.retention_days is not None:
+                    once.add("retention", partial(retention_job, rt))
+                await once.start()
+                stack.push_async_callback(once.stop)
+                runners += [jobs, once]
+            if runtime is None:
+                # The FAQ, dictionaries and centers loaded above live as long as the
+                # process: the collector need not scan them again (a full collection
+                # of them blocks every request for a fifth of a second).
+                gc.freeze()
+            readiness = Readiness(ready=True)
+            try:
+                yield {"runtime": rt, "delivery": worker, "jobs": runners, "readiness": readiness}
+            finally:
+                readiness.ready = False  # shutting down: load balancers look elsewhere
 
     async def chat_page(request: Request) -> Response:
         return _templates.TemplateResponse(request, "chat.html", {})
-
-    async def healthz(request: Request) -> Response:
-        rt = runtime_of(request)
-        try:
-            await rt.db.fetchone("SELECT 1")
-            database = "ok"
-        except Exception as exc:
-            database = f"error: {exc}"
-        body = {
-            "status": "ok" if database == "ok" else "degraded",
-            "database": database,
-            "faq_entries": len(rt.faq.entries),
-            "faq_version": rt.faq.version,
-        }
-        return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     async def index(request: Request) -> Response:
         return RedirectResponse("/chat")
@@ -164,11 +217,18 @@ def create_app(
         Route("/", index),
         Route("/chat", chat_page),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
         *(route for channel in channels for route in channel.routes()),
         *console.routes(),
     ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        middleware=[Middleware(RequestContext)],  # request ids, request timing
+        exception_handlers={
+            HTTPException: _http_error,
+            StorageUnavailable: _storage_unavailable,
+            Exception: _server_error,
+        },
     )

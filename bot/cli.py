@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from common.privacy import MaskingFilter
+from common.unavailable import StorageProblem
 
 from .config import Settings
 
 __all__ = ["main"]
 
 
-def _setup_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(MaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+def _setup_logging(level: str, fmt: str = "text") -> None:
+    from .ops.logs import setup_logging
+
+    setup_logging(level, fmt)  # phone and ID numbers masked; json: one object per line
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -34,13 +32,16 @@ def _run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .db_cli import preflight
+    from .storage._database import url_for_display
 
     settings = _settings(args)
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.log_format)
+    asyncio.run(preflight(settings))
     app = create_app(settings)
     base = f"http://{settings.host}:{settings.port}"
     print(f"民事直说 正在启动：居民聊天页 {base}/chat  健康检查 {base}/healthz", flush=True)
-    print(f"数据库：{settings.db}（按 Ctrl+C 停止）", flush=True)
+    print(f"数据库：{url_for_display(settings.database)}（按 Ctrl+C 停止）", flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -69,16 +70,23 @@ def _run_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+_STORAGE_PROBLEMS = {
+    StorageProblem.FULL: "the disk is full",
+    StorageProblem.READ_ONLY: "it is read-only: the file, its folder or the server",
+    StorageProblem.IO: "the file or its folder cannot be opened, or the disk reported an error",
+    StorageProblem.DOWN: "the database server is not reachable or not serving",
+}
+
 _MISS_REASONS = {"no_match": "答不了", "none_of_these": "都不是", "not_helpful": "没用"}
 
 
 def _run_faq_misses(args: argparse.Namespace) -> int:
-    from .storage import Database, SqlStore, migrate
+    from .storage import SqlStore, migrate, open_database
 
     settings = _settings(args)
 
     async def read() -> list[str]:
-        async with Database(settings.db) as db:
+        async with open_database(settings.database) as db:
             await migrate(db)
             misses = await SqlStore(db).faq_misses(args.limit)
         return [
@@ -131,14 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     register_mediators(commands)
     register_wechat(commands)
     register_telegram(commands)
+    from .ops.cli import register as register_ops
+
+    register_ops(commands)
+    from .db_cli import register as register_database
+
+    register_database(commands)
+    from .posters.cli import register as register_posters
+
+    register_posters(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import socket
+
+    import asyncpg
     from pydantic import ValidationError
 
+    from common.unavailable import StorageUnavailable
     from common.yamlsource import YamlSourceError
     from faq import FaqLoadError
+
+    from .pg_jobs import RefusedHere
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -146,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the output was piped into `head` or a pager that quit
+        sys.stderr.close()
+        return 0
     except (FaqLoadError, YamlSourceError) as exc:
         # A broken admin-edited file at start-up: say where, not a traceback.
         for problem in exc.problems:
@@ -154,8 +180,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ValidationError as exc:
         for error in exc.errors():
+            if not error["loc"]:  # a rule over several settings names them itself
+                print(f"minshi: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+                continue
             name = "MINSHI_" + "_".join(str(part) for part in error["loc"]).upper()
             print(f"minshi: setting {name}: {error['msg']}", file=sys.stderr)
+        return 1
+    except RefusedHere as exc:
+        print(f"minshi: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except (ConnectionError, socket.gaierror, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"minshi: cannot use the database: {exc}", file=sys.stderr)
+        return 1
+    except StorageUnavailable as exc:
+        why = _STORAGE_PROBLEMS.get(exc.problem, exc.problem.value)
+        print(f"minshi: cannot use the database: {why} ({exc.detail})", file=sys.stderr)
         return 1
 
 

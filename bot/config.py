@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handoff import DeadlinePolicy, Level
+
+from .storage import DatabaseUrlError, open_database, sqlite_path
 
 __all__ = ["Settings"]
 
@@ -26,6 +28,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     db: Path = Path("data/minshi.db")
+    # The one database setting: sqlite:///path (one instance; four slashes for an absolute
+    # path) or postgresql://user:password@host:port/name (one or several instances).
+    # MINSHI_DB and --db PATH are aliases for sqlite:///PATH.
+    database_url: str | None = None
+    db_pool_size: int = Field(10, ge=2, le=500)  # PostgreSQL connections per instance
     attachments_dir: Path = Path("data/attachments")  # photos residents send
     db_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$")
     faq_dir: Path | None = None  # None: the FAQ shipped with the service
@@ -33,6 +40,17 @@ class Settings(BaseSettings):
     centers_file: Path | None = None  # None: the demo centers shipped with the service
     texts_file: Path | None = None  # None: the shipped bot texts
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")  # json: one object per line
+    # /metrics: with a token, only requests with "Authorization: Bearer <token>";
+    # without one, only requests from this machine.
+    metrics_token: str | None = None
+    # /healthz fails when the database's disk has less free space than this.
+    health_min_free_mb: int = Field(100, ge=0)
+    # Archived cases this many days old lose their phone and ID numbers (None: kept).
+    retention_days: float | None = Field(None, gt=0)
+    # How long a delivery worker holds the outbox entries it took: after a crash (kill -9),
+    # what it was sending goes out again once this has passed.
+    outbox_lease_seconds: float = Field(60.0, gt=0)
     # An unfinished report untouched this long is put aside; the resident is asked on return.
     conversation_expiry_hours: float = Field(12.0, gt=0)
     # 四级七天: hours a level has before a case escalates; also the reply time promised.
@@ -71,6 +89,31 @@ class Settings(BaseSettings):
     # A template for "you have a new reply" when a message waits outside the 48-hour window.
     wechat_template_reply: str | None = None
     wechat_template_field: str = "thing1"  # the template's field that shows the message start
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Settings:
+        """MINSHI_DATABASE_URL, MINSHI_DB and --db name one database, or start-up stops."""
+        if self.database_url is None:
+            return self
+        try:
+            path = sqlite_path(self.database_url)
+            open_database(self.database_url)  # checks the URL; opens nothing
+        except DatabaseUrlError as exc:
+            raise ValueError(f"MINSHI_DATABASE_URL {exc}") from None
+        if "db" in self.model_fields_set and path != self.db:
+            msg = (
+                f"MINSHI_DATABASE_URL and MINSHI_DB (or --db {self.db}) name different "
+                "databases; set only one of them"
+            )
+            raise ValueError(msg)
+        if path is not None:
+            self.db = path
+        return self
+
+    @property
+    def database(self) -> str:
+        """The database URL, whichever setting gave it."""
+        return self.database_url or f"sqlite:///{self.db}"
 
     @property
     def wechat_enabled(self) -> bool:

@@ -5,21 +5,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    nullcontext,
+)
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from common.clock import Clock, utc_now
+from common.jobs import JobRunner, LocalJobs
 from common.messages import Outbound
-from common.notify import LocalNotifier
+from common.notify import LocalNotifier, Notifier
 from common.outbox import Destination
 from dialogs import Engine, Services, Texts
 from faq import FaqService
 from handoff import CaseService, CenterDirectory, load_centers
 
 from .config import Settings
-from .storage import AccountStore, Database, SqlAccounts, SqlStore, migrate
+from .metrics import PrometheusMetrics
+from .pg_jobs import PgJobs, hold_exclusive
+from .pg_notifier import PgNotifier
+from .storage import AccountStore, SqlAccounts, SqlDatabase, SqlStore, migrate, open_database
+from .storage._database import url_for_display
+from .storage._postgres import PostgresDatabase
 
 __all__ = ["Runtime", "open_runtime", "runtime_of"]
 
@@ -32,19 +43,34 @@ class Runtime:
 
     settings: Settings
     clock: Clock
-    db: Database
+    db: SqlDatabase  # SQLite (one instance) or PostgreSQL (one or several)
     store: SqlStore
-    notifier: LocalNotifier
+    notifier: Notifier  # across instances on PostgreSQL (LISTEN/NOTIFY)
     faq: FaqService
     centers: CenterDirectory
     cases: CaseService
     engine: Engine
     accounts: AccountStore  # mediator console: accounts, sessions, login attempts
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # /metrics
 
     async def push(self, destination: Destination, message: Outbound) -> int:
         """Queue a message that answers no request (the delivery worker sends it)."""
         async with self.store.transaction() as w:
             return await w.enqueue(destination, message, self.clock())
+
+    def single_instance_jobs(self) -> JobRunner:
+        """A runner for jobs that must run in one place only, however many instances
+        share the database (on SQLite there is one)."""
+        if isinstance(self.db, PostgresDatabase):
+            return PgJobs(self.db)
+        return LocalJobs()
+
+    def exclusive(self, name: str, refusal: str) -> AbstractAsyncContextManager[None]:
+        """Held by one instance at a time: raises ``RefusedHere(refusal)`` when another
+        instance on the same PostgreSQL database holds ``name``."""
+        if isinstance(self.db, PostgresDatabase):
+            return hold_exclusive(self.db, name, refusal)
+        return nullcontext()
 
 
 @asynccontextmanager
@@ -58,11 +84,17 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     faq.load()
     centers = load_centers(settings.centers_file, faq.categories().keys())
     texts = Texts(settings.texts_file)
-    notifier = LocalNotifier()
-    async with Database(settings.db, synchronous=settings.db_synchronous) as db:
+    db = open_database(
+        settings.database, synchronous=settings.db_synchronous, pool_size=settings.db_pool_size
+    )
+    async with db, AsyncExitStack() as stack:
         version = await migrate(db)
-        log.info("database %s at schema version %s", settings.db, version)
+        log.info("database %s at schema version %s", url_for_display(settings.database), version)
+        notifier: Notifier = LocalNotifier()
+        if isinstance(db, PostgresDatabase):
+            notifier = await stack.enter_async_context(PgNotifier(db))
         store = SqlStore(db, on_commit=lambda topics: _publish(notifier, topics))
+        metrics = PrometheusMetrics()
         cases = CaseService(
             store,
             centers,
@@ -72,6 +104,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             followup_days=settings.followup_days,
             archive_days=settings.archive_days,
             case_link=lambda number: f"{settings.public_url or ''}/console/cases/{number}",
+            metrics=metrics,
         )
         services = Services(
             faq=faq,
@@ -80,6 +113,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             clock=clock,
             cases=cases,
             expiry_hours=settings.conversation_expiry_hours,
+            metrics=metrics,
         )
         engine = Engine(store, services)
         await engine.recover()
@@ -87,14 +121,24 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         warm_up = asyncio.create_task(asyncio.to_thread(centers.warm_up))
         try:
             yield Runtime(
-                settings, clock, db, store, notifier, faq, centers, cases, engine, SqlAccounts(db)
+                settings,
+                clock,
+                db,
+                store,
+                notifier,
+                faq,
+                centers,
+                cases,
+                engine,
+                SqlAccounts(db),
+                metrics,
             )
         finally:
             await warm_up
             await faq.stop()
 
 
-def _publish(notifier: LocalNotifier, topics: set[str]) -> None:
+def _publish(notifier: Notifier, topics: set[str]) -> None:
     for topic in topics:
         notifier.publish(topic)
 

@@ -3,21 +3,24 @@
 Per destination, entries go out strictly in order: a failed entry holds back
 the ones after it until its retry succeeds or it is given up. Different
 destinations are sent concurrently. The worker never lets an adapter's
-exception escape; an unexpected one counts as "retry later".
+exception escape; an unexpected one counts as "retry later". When it starts,
+it frees the leases of this machine's processes that died (``common.liveness``),
+so what a killed process was sending goes out now, not when its lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from .clock import Clock
+from .jobs import heartbeat
+from .liveness import is_gone, this_process
+from .metrics import DELIVERY_FAILURES, MESSAGES_OUT, NO_METRICS, RESENDS, Metrics
 from .notify import Notifier
 from .outbox import (
     Delivered,
@@ -67,12 +70,14 @@ class DeliveryWorker:
         max_attempts: int = 30,
         concurrency: int = 32,
         poll_seconds: float = 1.0,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
         self.clock = clock
         self.notifier = notifier
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # host:pid:start of this process (common.liveness), then this worker
+        self.owner = owner or f"{this_process()}:{id(self):x}"
         self.lease = lease
         self.batch = batch
         self.backoff_base = backoff_base
@@ -80,6 +85,7 @@ class DeliveryWorker:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.stats = DeliveryStats()
+        self.metrics = metrics
         self._slots = asyncio.Semaphore(concurrency)
 
     def backoff(self, attempts: int) -> timedelta:
@@ -104,8 +110,18 @@ class DeliveryWorker:
         await asyncio.gather(*(self._send_run(run) for run in runs))
         return len(entries)
 
+    async def free_dead_leases(self) -> int:
+        """Entries leased by processes of this machine that died (kill -9, power cut) are
+        sent now, not when their leases run out; the number freed."""
+        dead = [o for o in await self.store.outbox_lease_owners(self.clock()) if is_gone(o)]
+        freed = await self.store.outbox_free_leases(dead)
+        if freed:
+            log.warning("outbox: %s entries leased by dead processes freed (%s)", freed, dead)
+        return freed
+
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set, waking on new entries or every poll interval."""
+        await self.free_dead_leases()
         if self.notifier is None:
             await self._loop(stop, None)
             return
@@ -116,6 +132,7 @@ class DeliveryWorker:
         self, stop: asyncio.Event, wake: Callable[[float], Awaitable[bool]] | None
     ) -> None:
         while not stop.is_set():
+            heartbeat()
             if await self.run_once():
                 continue  # more may be due right away
             await self._idle(stop, wake)
@@ -151,8 +168,10 @@ class DeliveryWorker:
         sender = self.senders[entry.destination.channel]
         if not await self.store.outbox_sending(entry.id, self.owner, self.clock()):
             return False  # our lease ran out and someone else took it
+        channel = entry.destination.channel
         if entry.interrupted:
             self.stats.resends += 1
+            self.metrics.count(RESENDS, channel=channel)
             log.warning(
                 "outbox entry %s to %s: sending again after an interrupted send",
                 entry.id,
@@ -168,6 +187,7 @@ class DeliveryWorker:
         if isinstance(result, Delivered):
             await self.store.outbox_outcome(entry.id, self.owner, OutboxState.DELIVERED, now)
             self.stats.delivered += 1
+            self.metrics.count(MESSAGES_OUT, channel=channel)
             return True
         if isinstance(result, Unreachable) or attempts >= self.max_attempts:
             reason = result.reason
@@ -178,6 +198,7 @@ class DeliveryWorker:
                 entry.id, self.owner, OutboxState.UNDELIVERABLE, now, error=reason
             )
             self.stats.undeliverable += 1
+            self.metrics.count(DELIVERY_FAILURES, channel=channel, outcome="undeliverable")
             return True
         delay = result.delay if result.delay is not None else self.backoff(attempts)
         await self.store.outbox_outcome(
@@ -189,4 +210,5 @@ class DeliveryWorker:
             error=result.reason,
         )
         self.stats.retried += 1
+        self.metrics.count(DELIVERY_FAILURES, channel=channel, outcome="retry")
         return False

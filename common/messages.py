@@ -108,7 +108,9 @@ class Outbound:
     details_label: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"text": self.text, "choices": [asdict(c) for c in self.choices]}
+        # Field by field: dataclasses.asdict deep-copies, a cost paid for every reply.
+        choices = [{"label": c.label, "payload": c.payload} for c in self.choices]
+        body: dict[str, Any] = {"text": self.text, "choices": choices}
         if self.tone != "normal":
             body["tone"] = self.tone
         if self.calls:

@@ -169,6 +169,16 @@ class OutboxStore(Protocol):
         """Give back leased entries that were not attempted."""
         ...
 
+    async def outbox_lease_owners(self, now: datetime) -> list[str]:
+        """The owners of leases still running at ``now``, each once."""
+        ...
+
+    async def outbox_free_leases(self, owners: Sequence[str]) -> int:
+        """End every lease of these owners (processes known to be dead) now rather than
+        when it runs out; the number of entries freed. An interrupted send stays marked,
+        so it is counted as a resend."""
+        ...
+
     async def outbox_records(self, destination: Destination | None = None) -> list[OutboxRecord]:
         """Every entry (of one destination), oldest first: for operators and tests."""
         ...

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
-__all__ = ["MaskingFilter", "mask_phone", "mask_sensitive", "valid_mobile"]
+__all__ = [
+    "REMOVED",
+    "MaskingFilter",
+    "mask_phone",
+    "mask_sensitive",
+    "remove_sensitive",
+    "remove_sensitive_in",
+    "valid_mobile",
+]
 
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![\dA-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![\dA-Za-z])")
@@ -38,6 +47,40 @@ def mask_sensitive(text: str) -> str:
     text = _TOKEN.sub(r"\1***", text)
     text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(3)[-1]}", text)
     return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+REMOVED = "〔已删除〕"  # what a removed phone or ID number leaves behind
+# As residents type them: with spaces or dashes (full-width digits are folded first).
+_MOBILE_LOOSE = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d{4}){2}(?!\d)")
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９－　", "0123456789- ")
+
+
+def remove_sensitive(text: str) -> str:
+    """Every mobile and ID number in ``text`` replaced by ``REMOVED`` (retention:
+    unlike masking, nothing of the number is left)."""
+    folded = text.translate(_FULLWIDTH_DIGITS)  # same length: spans carry over
+    spans = [m.span() for m in _ID_NUMBER.finditer(folded)]
+    spans += [m.span() for m in _MOBILE_LOOSE.finditer(folded)]
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:  # overlaps a number already removed
+            continue
+        out += [text[last:start], REMOVED]
+        last = end
+    return "".join([*out, text[last:]])
+
+
+def remove_sensitive_in(value: Any) -> Any:
+    """``remove_sensitive`` applied to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return remove_sensitive(value)
+    if isinstance(value, list):
+        return [remove_sensitive_in(item) for item in value]
+    if isinstance(value, dict):
+        return {key: remove_sensitive_in(item) for key, item in value.items()}
+    return value
 
 
 class MaskingFilter(logging.Filter):

@@ -57,11 +57,28 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     pass
 
 
+# Admin files are a few hundred kilobytes; anything near this is a mistake or an attack.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def _refuse_alias(loader: _LineLoader, node: yaml.Node, mark: yaml.Mark) -> None:
+    """A node met a second time was reached through an alias (``*name``). Aliases let a
+    few lines stand for billions of items (the "billion laughs"), and nothing in our
+    files needs them: every value is written out where it is used."""
+    if node in loader.constructed_objects or node in loader.recursive_objects:
+        raise yaml.MarkedYAMLError(
+            problem="anchors and aliases (&name, *name) are not allowed; write the value out",
+            problem_mark=mark,
+        )
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMap:
     result = YamlMap()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
+        _refuse_alias(loader, key_node, key_node.start_mark)
+        _refuse_alias(loader, value_node, key_node.start_mark)
         key = loader.construct_object(key_node, deep=True)
         key = str(key) if not isinstance(key, str) else key
         if key in result:
@@ -74,7 +91,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMap:
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> YamlList:
-    result = YamlList(loader.construct_object(child, deep=True) for child in node.value)
+    items = []
+    for child in node.value:
+        _refuse_alias(loader, child, node.start_mark)
+        items.append(loader.construct_object(child, deep=True))
+    result = YamlList(items)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
@@ -100,11 +121,17 @@ def load_yaml(path: Path | str) -> Any:
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            too_big = f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+            raise YamlSourceError([Problem(str(path), 0, too_big)])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlSourceError([Problem(str(path), 0, f"cannot read file: {exc}")]) from exc
     try:
         return yaml.load(text, Loader=_LineLoader)
+    except RecursionError as exc:
+        nested = "YAML nested too deeply (lists or mappings inside each other)"
+        raise YamlSourceError([Problem(str(path), 0, nested)]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

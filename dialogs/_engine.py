@@ -1,11 +1,14 @@
 """The dialog engine: one resident message in, the replies out, state saved.
 
 For each message: store it (dropping an id this resident sent before), then
-in one transaction take it, load the conversation, run the step, save the
-new state and the replies. A crash between the two leaves the message
-stored and unprocessed; ``catch_up()`` finishes such messages (at start-up,
-and for residents who were held back for sending too fast), and their
-replies wait in the outbox until the channel's adapter delivers them.
+in one transaction take the resident's turn, load the conversation, run the
+step, save the new state and the replies. A turn takes the resident's oldest
+waiting message, so messages are processed in the order they were stored even
+when they reach different instances at once. A crash between the two leaves
+the message stored and unprocessed; ``catch_up()`` finishes such messages (at
+start-up, for residents who were held back for sending too fast, and on any
+instance a few seconds after another died), and their replies wait in the
+outbox until the channel's adapter delivers them.
 Replies to a live request are handed back to the adapter and stored as
 delivered in the same transaction.
 
@@ -17,15 +20,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from common.messages import Inbound, Outbound
+from common.metrics import DIALOG_SECONDS, MESSAGES_IN, MESSAGES_OUT
 from common.outbox import Destination
 from common.privacy import mask_sensitive
+from common.unavailable import StorageUnavailable
 
 from ._flood import FloodGate
 from ._flow import Services, Turn
@@ -54,6 +60,12 @@ class Engine:
         self.store = store
         self.services = services
         self.flood = FloodGate(services.clock, services.flood_messages, services.flood_seconds)
+        # Residents with a message stored but cut short by a storage outage: finished
+        # when they send it again, or by ``catch_up`` once the storage works.
+        self.cut_short: set[tuple[str, str]] = set()
+        # A message stored this long ago and neither processed nor answered lost its
+        # process (killed between storing and processing it): ``catch_up`` takes it over.
+        self.stalled_after = timedelta(seconds=10)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._commands = {
             name: {_plain(w) for w in services.texts.words(f"commands.{name}")}
@@ -81,6 +93,17 @@ class Engine:
         """
         if len(msg.text) > _MAX_TEXT:
             msg = replace(msg, text=msg.text[:_MAX_TEXT])
+        started = time.perf_counter()
+        try:
+            sent = await self._handle(msg, inline=inline)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.services.metrics.observe(DIALOG_SECONDS, elapsed, channel=msg.channel)
+        if inline and sent:
+            self.services.metrics.count(MESSAGES_OUT, len(sent), channel=msg.channel)
+        return sent
+
+    async def _handle(self, msg: Inbound, *, inline: bool) -> list[Sent]:
         key = (msg.channel, msg.user_id)
         async with self._conversation_lock(key):
             now = self.services.clock()
@@ -88,9 +111,12 @@ class Engine:
                 inbound_id = await w.record_inbound(msg, now)
             if inbound_id is None:
                 log.info("duplicate %s message %s dropped", msg.channel, msg.platform_msg_id)
+                if key in self.cut_short:  # sent again after an outage: finish it now
+                    await self._finish_cut_short(key)
                 return await self.store.replies_to(
                     msg.channel, msg.user_id, msg.platform_msg_id or ""
                 )
+            self.services.metrics.count(MESSAGES_IN, channel=msg.channel)
             reply = _Replier(Destination(*key), inbound_id, now, inline)
             if self.flood.arrive(key):
                 async with self.store.transaction() as w:
@@ -103,21 +129,31 @@ class Engine:
             return await self._process(inbound_id, msg, inline=inline)
 
     async def catch_up(self, *, everyone: bool = False) -> int:
-        """Process stored messages that were not processed: all of them after a crash
-        (``everyone``), else those of residents who have slowed down. Their replies
-        go out through the outbox. Returns how many were processed."""
-        if not everyone and not self.flood.held:
-            return 0  # nobody was held back: nothing to look for
+        """Process stored messages that were not processed, in stored order per
+        resident; their replies go out through the outbox. All of them after a crash
+        (``everyone``), else those of residents who have slowed down or were cut short,
+        and any whose turn never came: its process died between storing and processing
+        it (older than ``stalled_after``; held back for sending too fast: older than
+        the flood window). Returns how many were processed."""
+        now = self.services.clock()
+        if everyone:
+            waiting = await self.store.unprocessed_inbound()
+        else:
+            flood_window = timedelta(seconds=self.services.flood_seconds)
+            waiting = await self.store.stalled_inbound(now - self.stalled_after, now - flood_window)
+        ready = self.cut_short | {key for key in self.flood.held if self.flood.calm(key)}
+        if ready and not everyone:
+            waiting += [
+                (inbound_id, msg)
+                for inbound_id, msg in await self.store.unprocessed_inbound()
+                if (msg.channel, msg.user_id) in ready
+            ]
         done = 0
-        finished: set[tuple[str, str]] = set()
-        for inbound_id, msg in await self.store.unprocessed_inbound():
-            key = (msg.channel, msg.user_id)
-            if not everyone and not self.flood.calm(key):
-                continue
-            async with self._conversation_lock(key):
+        for inbound_id, msg in sorted(dict(waiting).items()):
+            async with self._conversation_lock((msg.channel, msg.user_id)):
                 done += bool(await self._process(inbound_id, msg, inline=False))
-            finished.add(key)
-        self.flood.held -= finished
+        self.flood.held -= ready
+        self.cut_short -= ready
         if done:
             log.info("processed %d held-back or unfinished messages", done)
         return done
@@ -126,14 +162,39 @@ class Engine:
         """At start-up: finish every message stored but not processed before a stop."""
         return await self.catch_up(everyone=True)
 
+    async def _finish_cut_short(self, key: tuple[str, str]) -> None:
+        for inbound_id, msg in await self.store.unprocessed_inbound(*key):
+            await self._process(inbound_id, msg, inline=False)
+        self.cut_short.discard(key)
+
     async def _process(self, inbound_id: int, msg: Inbound, *, inline: bool) -> list[Sent]:
-        """One turn; nothing when the message was processed already (elsewhere)."""
+        """The resident's turns up to this message, in stored order: an earlier message
+        still waiting (it reached another instance at the same moment, or its instance
+        died) goes first, and its replies come with this one's. Nothing when this
+        message was processed already (elsewhere)."""
+        sent: list[Sent] = []
+        while True:
+            taken_id, replies = await self._next_turn(inbound_id, msg, inline=inline)
+            sent += replies
+            if taken_id is None or taken_id == inbound_id:
+                return sent
+
+    async def _next_turn(
+        self, up_to: int, msg: Inbound, *, inline: bool
+    ) -> tuple[int | None, list[Sent]]:
+        """One turn: the resident's oldest waiting message up to ``up_to``, processed;
+        its id and replies, or None when no message is waiting."""
         now = self.services.clock()
-        reply = _Replier(Destination(msg.channel, msg.user_id), inbound_id, now, inline)
+        destination = Destination(msg.channel, msg.user_id)
+        inbound_id = up_to
         try:
             async with self.store.transaction() as w:
-                if not await w.take_inbound(inbound_id, now):
-                    return []
+                taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
+                if taken is None:
+                    return None, []
+                inbound_id = taken[0]
+                if inbound_id != up_to:
+                    msg = taken[1]
                 loaded = await w.conversation(msg.channel, msg.user_id)
                 state, data = loaded if loaded else (MENU, {})
                 turn = Turn(msg, inbound_id, state, data, w, self.services, now)
@@ -141,7 +202,12 @@ class Engine:
                 self._remember_choices(turn)
                 resume.touch(turn.data, now)
                 await w.save_conversation(msg.channel, msg.user_id, turn.state, turn.data, now)
-                return await reply(w, turn.replies)
+                reply = _Replier(destination, inbound_id, now, inline)
+                return inbound_id, await reply(w, turn.replies)
+        except StorageUnavailable:
+            # Not the resident's fault nor a bug: the message stays stored, unprocessed.
+            self.cut_short.add((msg.channel, msg.user_id))
+            raise
         except Exception:
             log.exception(
                 "failed to process %s message %s from %s: %s",
@@ -151,9 +217,10 @@ class Engine:
                 mask_sensitive(msg.text[:200]),
             )
             # The message stays stored; the resident learns something went wrong.
+            reply = _Replier(destination, inbound_id, now, inline)
             async with self.store.transaction() as w:
                 await w.take_inbound(inbound_id, now)
-                return await reply(w, [Outbound(self.services.texts("error"))])
+                return inbound_id, await reply(w, [Outbound(self.services.texts("error"))])
 
     def _remember_choices(self, turn: Turn) -> None:
         """Typed numbers and labels refer to the choices of the latest reply only."""

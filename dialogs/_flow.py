@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from common.messages import Choice, Inbound, Outbound, Tone
+from common.metrics import NO_METRICS, Metrics
 
 from ._phones import phone_numbers
 from ._texts import Texts
@@ -53,6 +54,7 @@ class Services:
     flood_messages: int = 30  # more than this many messages …
     flood_seconds: float = 60.0  # … within this many seconds: asked to slow down
     expiry_hours: float = 12.0  # an unfinished flow older than this is put aside
+    metrics: Metrics = NO_METRICS  # messages, FAQ decisions, handling time
 
 
 @dataclass

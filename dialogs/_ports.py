@@ -54,6 +54,15 @@ class TurnWrites(CaseWrites, Protocol):
         """Mark a message processed; False when it already was (processed elsewhere)."""
         ...
 
+    async def take_next_inbound(
+        self, channel: str, user_id: str, up_to: int, now: datetime
+    ) -> tuple[int, Inbound] | None:
+        """Take the resident's turn: mark their oldest unprocessed message (id at most
+        ``up_to``) processed and return it; None when none is left. One transaction
+        at a time holds a resident's turn, in every process sharing the database, so
+        a resident's messages are processed in the order they were stored."""
+        ...
+
     async def conversation(self, channel: str, user_id: str) -> tuple[str, dict[str, Any]] | None:
         """The dialog state and data of one resident, None before first contact."""
         ...
@@ -110,6 +119,15 @@ class DialogStore(Protocol):
     ) -> list[tuple[int, Inbound]]:
         """Messages stored but not processed (a crash, or held back while a resident
         sent too fast), oldest first; of one resident when given."""
+        ...
+
+    async def stalled_inbound(
+        self, before: datetime, held_before: datetime
+    ) -> list[tuple[int, Inbound]]:
+        """Messages whose turn never came (their process died between storing and
+        processing them), oldest first: unprocessed, received before ``before`` and not
+        answered yet — or answered with a request to slow down (held back while the
+        resident sent too fast) and received before ``held_before``."""
         ...
 
     async def transcript(

@@ -32,6 +32,7 @@ class EvalCase:
     query: str
     expected: str | None
     line: int = 0
+    kind: str | None = None  # for an out-of-scope query: the referral it should get
 
 
 class EvalFileError(ValueError):
@@ -79,8 +80,16 @@ def read_cases(path: Path) -> list[EvalCase]:
                     str(path), number, f"'expected' must be an entry id or null, got {expected!r}"
                 )
             )
+        elif (kind := row.get("kind")) is not None and (
+            expected is not None or not isinstance(kind, str) or not kind
+        ):
+            problems.append(
+                Problem(
+                    str(path), number, "'kind' is a referral kind, only for out-of-scope queries"
+                )
+            )
         else:
-            cases.append(EvalCase(query, expected, number))
+            cases.append(EvalCase(query, expected, number, kind))
     if problems:
         raise EvalFileError(problems)
     return cases
@@ -102,6 +111,9 @@ class Metrics:
     answer_precision: float | None = None  # share of answers that were right
     none_rate_in_scope: float | None = None  # in-scope queries told "no match"
     none_rate_out_of_scope: float | None = None  # out-of-scope queries told "no match"
+    answer_rate_in_scope: float | None = None  # in-scope queries answered directly
+    oos_suggested: float | None = None  # out-of-scope queries offered any suggestion
+    referral_accuracy: float | None = None  # labelled out-of-scope queries sent the right way
 
 
 @dataclass
@@ -117,6 +129,11 @@ class _Tally:
     wrong: int = 0
     none_in: int = 0
     none_out: int = 0
+    answered_in: int = 0
+    suggested_out: int = 0
+    kinds: int = 0  # out-of-scope queries labelled with a referral kind
+    referred_right: int = 0
+    referrals: dict[str, dict[str, int]] = field(default_factory=dict)  # label → chosen → n
 
     def add(self, case: EvalCase, result: MatchResult) -> None:
         shown = [] if result.decision is Decision.NONE else [c.entry.id for c in result.candidates]
@@ -128,8 +145,16 @@ class _Tally:
             self.rejected += not answered
             self.wrong += answered
             self.none_out += result.decision is Decision.NONE
+            self.suggested_out += result.decision is Decision.SUGGEST
+            if case.kind is not None:
+                chosen = result.referral.kind if result.referral else "-"
+                self.kinds += 1
+                self.referred_right += chosen == case.kind
+                row = self.referrals.setdefault(case.kind, {})
+                row[chosen] = row.get(chosen, 0) + 1
             return
         self.in_scope += 1
+        self.answered_in += answered
         self.none_in += result.decision is Decision.NONE
         self.hit1 += shown[:1] == [case.expected]
         self.hit3 += case.expected in shown[:3]
@@ -154,6 +179,9 @@ class _Tally:
             answer_precision=share(self.answered - self.wrong, self.answered),
             none_rate_in_scope=share(self.none_in, self.in_scope),
             none_rate_out_of_scope=share(self.none_out, self.out_of_scope),
+            answer_rate_in_scope=share(self.answered_in, self.in_scope),
+            oos_suggested=share(self.suggested_out, self.out_of_scope),
+            referral_accuracy=share(self.referred_right, self.kinds),
         )
 
 
@@ -164,10 +192,13 @@ class EvalReport:
         default_factory=dict
     )  # in-scope by category, then out_of_scope
     unknown_ids: list[EvalCase] = field(default_factory=list)  # expected ids the FAQ does not have
+    # out-of-scope queries by labelled kind: the referral chosen ("-": none) → count
+    referrals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = asdict(self.overall)
         data["by_category"] = {k: asdict(v) for k, v in self.by_category.items()}
+        data["referrals"] = self.referrals
         return data
 
 
@@ -190,4 +221,4 @@ def evaluate(
     by_category = {k: t.metrics() for k, t in groups.items() if t.n and k != OUT_OF_SCOPE}
     if OUT_OF_SCOPE in groups:
         by_category[OUT_OF_SCOPE] = groups[OUT_OF_SCOPE].metrics()
-    return EvalReport(overall.metrics(), by_category, unknown)
+    return EvalReport(overall.metrics(), by_category, unknown, overall.referrals)

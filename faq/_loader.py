@@ -17,8 +17,9 @@ from typing import Any
 
 from common.yamlsource import Problem, YamlList, YamlMap, YamlSourceError, line_of, load_yaml
 from faq._laws import CitationError, LawLibrary
-from faq._model import Citation, FaqEntry, FaqLoadError
+from faq._model import Citation, FaqEntry, FaqLoadError, Referral
 from faq._normalize import fold
+from faq._referrals import read_referrals
 from faq._rules import EntryLines, content_problems, phrasing_key
 from faq._synonyms import Synonyms, read_synonyms
 
@@ -37,7 +38,8 @@ DEFAULT_FAQ_DIR = Path(__file__).parent / "data"
 CATEGORIES_FILE = "categories.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 LEGAL_DICT_FILE = "legal_dict.txt"
-_NOT_ENTRIES = {CATEGORIES_FILE, SYNONYMS_FILE}
+REFERRALS_FILE = "referrals.yaml"
+_NOT_ENTRIES = {CATEGORIES_FILE, SYNONYMS_FILE, REFERRALS_FILE}
 
 _REQUIRED = ("id", "category", "question", "variants", "answer", "basis")
 _OPTIONAL = ("keywords", "handoff", "short_answer")
@@ -60,6 +62,7 @@ class FaqData:
     categories: dict[str, Category] = field(default_factory=dict)
     synonyms: Synonyms = field(default_factory=Synonyms)
     legal_words: tuple[str, ...] = ()
+    referrals: tuple[Referral, ...] = ()
 
 
 def _support_file(faq_dir: Path, name: str) -> Path:
@@ -74,7 +77,10 @@ def entry_files(faq_dir: Path) -> list[Path]:
 
 def faq_sources(faq_dir: Path) -> list[Path]:
     """Every file the FAQ is read from: entry files, then the support files."""
-    support = [_support_file(faq_dir, n) for n in (CATEGORIES_FILE, SYNONYMS_FILE, LEGAL_DICT_FILE)]
+    support = [
+        _support_file(faq_dir, n)
+        for n in (CATEGORIES_FILE, SYNONYMS_FILE, LEGAL_DICT_FILE, REFERRALS_FILE)
+    ]
     return entry_files(faq_dir) + support
 
 
@@ -319,6 +325,14 @@ def read_faq(
     problems += found
     legal_words, found = _read_legal_words(_support_file(faq_dir, LEGAL_DICT_FILE))
     problems += found
+    # The shipped referrals name the shipped synonyms' topics: a folder with its
+    # own synonyms file gets referrals only from its own referrals file.
+    own_synonyms = (faq_dir / SYNONYMS_FILE).exists()
+    referrals_file = (
+        faq_dir / REFERRALS_FILE if own_synonyms else _support_file(faq_dir, REFERRALS_FILE)
+    )
+    referrals, found = read_referrals(referrals_file, synonyms)
+    problems += found
 
     reader = _EntryReader(laws, categories)
     entries: list[FaqEntry] = []
@@ -363,7 +377,7 @@ def read_faq(
     if strict:
         for entry in entries:
             problems += content_problems(entry, entry_lines[entry.id])
-    data = FaqData(tuple(entries), categories, synonyms, legal_words)
+    data = FaqData(tuple(entries), categories, synonyms, legal_words, referrals)
     return data, sorted(set(problems))
 
 

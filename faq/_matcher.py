@@ -28,6 +28,7 @@ Scoring, in three steps:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import math
 import re
@@ -41,7 +42,9 @@ from rapidfuzz import fuzz
 
 from faq._analyzer import Analysis, Analyzer
 from faq._cache import cached
-from faq._model import Candidate, Decision, FaqEntry, MatchResult
+from faq._centroids import Centroids, question_part
+from faq._loader import FaqData
+from faq._model import Candidate, Decision, FaqEntry, MatchResult, Referral
 from faq._synonyms import OFF_TOPIC_MARK, Synonyms
 
 __all__ = ["Matcher", "Thresholds"]
@@ -60,29 +63,33 @@ _SHORT_PHRASING = 2.5  # phrasings lighter than this many rare words are trusted
 _STRENGTH_FLOOR = 0.5  # strength of a word found in one phrasing of many
 _KEYWORD_TF = 2  # a keyword counts as this many uses of the word for BM25
 _BM25_SHARE = 0.4  # candidates are ordered by (1 - share) * score + share * BM25 / best BM25
+_ASKING_WEIGHT = 1.3  # a word of a clause that asks, relative to one that tells the story
+_CENTROID_SHARE = 0.3  # ...then blended with the n-gram centroid similarity / the best one
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When to answer and when to suggest; scores are 0..1, evidence in rare words.
+    """When to answer and when to suggest: probabilities of the two calibrated models.
 
-    Calibrated on benchmarks/data so that no query there, in scope or out,
-    gets a confident wrong answer; "answer" is kept for questions that say
-    little beyond what an entry's phrasings say. Everything else that is
-    plausibly related gets suggestions, which cost a resident one tap.
+    Chosen on the tuning sets of benchmarks/data so that confident wrong
+    answers stay under 1%: an answer is given when the best entry is almost
+    surely right; entries are suggested (one tap for the resident) when the
+    question is likely about the FAQ's matters at all; otherwise the resident
+    hears where such matters are handled, or an honest "I can't answer".
     """
 
-    answer: float = 0.65  # minimum score to answer
-    margin: float = 0.12  # lead over the runner-up needed to answer
-    coverage: float = 0.65  # share of the query the entry must explain to answer
-    fit: float = 0.35  # how well the best phrasing must fit to answer
-    conflict: float = 0.02  # most share of the query in specific words of other entries
-    unexplained: float = 0.60  # most weight of query words the entry lacks, in rare words
-    suggest: float = 0.20  # minimum score to suggest
-    suggest_fit: float = 0.25  # minimum phrasing fit to suggest...
-    evidence: float = 1.0  # ...unless this many rare words' weight is shared (long stories)
-    terse_coverage: float = 0.7  # ...or a terse query (狗咬) is mostly explained
-    terse_evidence: float = 0.5  # ...by at least half a rare word's weight
+    confidence: float = 0.95  # the answer model's probability needed to answer...
+    plain_score: float = 0.65  # ...or, for a plainly asked question, this score,
+    plain_margin: float = 0.12  # this lead over the runner-up,
+    plain_coverage: float = 0.65  # this share of the question explained,
+    plain_fit: float = 0.35  # a phrasing that fits this well,
+    plain_conflict: float = 0.02  # at most this share in specific words of other entries,
+    plain_unexplained: float = 0.60  # and at most this weight of words the entry lacks
+    scope: float = 0.35  # the scope model's probability needed to suggest entries
+    scope_referred: float = 0.6  # ...when its words point at a matter handled elsewhere
+    related: float = 0.55  # a suggestion ranks at least this share of the best one
+    terse_coverage: float = 0.7  # a terse question (狗咬) mostly explained by the best entry...
+    terse_evidence: float = 0.5  # ...with at least half a rare word's weight is suggested
 
 
 class _Phrasing(NamedTuple):
@@ -101,12 +108,67 @@ class _Scored:
     evidence: float  # weight of the words shared with the query
     conflict: float  # share of the query's weight in specific words only other entries have
     matched: str
-    rank: float  # what candidates are ordered by: score blended with BM25
+    rank: float  # what candidates are ordered by: score blended with BM25 and similarity
     unexplained: float  # weight of query words the entry lacks, in rare words
+    similarity: float = 0.0  # cosine of the n-gram centroids (the learned second opinion)
+    most_similar: bool = False  # no recalled document is more similar
+
+
+# The answer model: logistic weights over ``Matcher.answer_signals`` ("" is the
+# bias), fitted by benchmarks/calibrate_answers.py on the tuning sets.
+_ANSWER_MODEL: dict[str, float] = {
+    "": -15.2204,
+    "rank": 11.5926,
+    "lead": 4.9742,
+    "coverage": 2.7465,
+    "unexplained": -0.0466,
+    "evidence": 0.2732,
+    "similarity": 4.9096,
+    "similarity_lead": -5.6822,
+    "most_similar": 1.1998,
+    "fit": -1.9619,
+    "off_topic": -0.4966,
+    "words": 1.5997,
+    "conflict": 1.6419,
+}
+
+_SCOPE_MODEL: dict[str, float] = {
+    "": -18.2073,
+    "rank": 12.4686,
+    "coverage": 2.8645,
+    "evidence": 0.2268,
+    "similarity": 5.5231,
+    "fit": -2.5665,
+    "words": 2.8243,
+    "off_topic": -0.6058,
+    "referral_similarity": -3.7637,
+    "referral_lead": 3.8807,
+}
+
+
+def _logistic(model: dict[str, float], signals: dict[str, float]) -> float:
+    z = model[""] + sum(w * signals[k] for k, w in model.items() if k)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 # The code an analysis depends on: a change to any of them invalidates cached analyses.
 _ANALYSIS_MODULES = ("_analyzer.py", "_normalize.py", "_segment.py", "_pinyin.py", "_synonyms.py")
+
+
+def _referral_entry(referral: Referral) -> FaqEntry:
+    """A referral kind as a matchable document: its example questions are its phrasings."""
+    return FaqEntry(
+        id=f"{OFF_TOPIC_MARK}{referral.kind}",
+        category="",
+        question=referral.name,
+        variants=referral.examples,
+        answer=referral.say,
+        basis=(),
+        keywords=(),
+        handoff=False,
+        file="",
+        line=0,
+    )
 
 
 class Matcher:
@@ -121,9 +183,17 @@ class Matcher:
         words: Sequence[str] = (),
         thresholds: Thresholds | None = None,
         *,
+        referrals: Sequence[Referral] = (),
         cache_analyses: bool = False,
     ) -> None:
         self.entries = tuple(entries)
+        self._referral_of = {t: r for r in referrals for t in r.topics}
+        # Referral kinds with example questions are matched like entries, so a
+        # question that sounds like a criminal case is told where to go instead
+        # of being offered entries that merely share a word with it.
+        learned = [r for r in referrals if r.examples]
+        self._docs = self.entries + tuple(_referral_entry(r) for r in learned)
+        self._referral_at = {len(self.entries) + k: r for k, r in enumerate(learned)}
         self.thresholds = thresholds or Thresholds()
         synonyms = synonyms or Synonyms()
         keywords = {k for e in self.entries for k in e.keywords}
@@ -132,6 +202,17 @@ class Matcher:
         self.analyzer.learn(self._vocabulary)
         self._cache_analyses = cache_analyses
         self._build()
+
+    @classmethod
+    def for_faq(cls, data: FaqData, *, cache_analyses: bool = False) -> Matcher:
+        """The matcher of a loaded FAQ folder: its entries, synonyms, words and referrals."""
+        return cls(
+            data.entries,
+            data.synonyms,
+            data.legal_words,
+            referrals=data.referrals,
+            cache_analyses=cache_analyses,
+        )
 
     # -- building -------------------------------------------------------
 
@@ -143,8 +224,8 @@ class Matcher:
         code, so it is kept under a hash of exactly those.
         """
         texts = sorted(
-            {p for e in self.entries for p in e.phrasings}
-            | {k for e in self.entries for k in e.keywords}
+            {p for e in self._docs for p in e.phrasings}
+            | {k for e in self._docs for k in e.keywords}
         )
         digest = hashlib.sha256()
         for module in _ANALYSIS_MODULES:
@@ -152,6 +233,7 @@ class Matcher:
         digest.update(repr(sorted(self.analyzer.synonyms.mapping.items())).encode())
         digest.update(repr(self._vocabulary).encode())
         digest.update("\n".join(texts).encode())
+        self._digest = digest.hexdigest()[:24]
         return dict(  # a copy: the memo may grow while building
             cached(
                 f"analyses-{digest.hexdigest()[:24]}.pickle",
@@ -168,12 +250,12 @@ class Matcher:
                 memo[text] = self.analyzer.analyze(text).tokens
             return memo[text]
 
-        n = len(self.entries)
+        n = len(self._docs)
         entry_phrasings: list[list[tuple[str, tuple[str, ...]]]] = []
         strengths: list[dict[str, float]] = []
         frequencies: list[dict[str, int]] = []
         df: dict[str, int] = {}
-        for entry in self.entries:
+        for entry in self._docs:
             phrasings = [(p, analyze(p)) for p in entry.phrasings]
             counts: dict[str, int] = {}
             tf: dict[str, int] = {}
@@ -210,13 +292,20 @@ class Matcher:
         self._max_idf = math.log((n + 1) / 1.5) if n else 1.0
         self._specific = math.log((n + 1) / 3.5)  # the idf of a word in three entries
         self._phrasings: list[tuple[_Phrasing, ...]] = []
+        # word → (phrasing number, idf) pairs per entry: a fit adds up only the
+        # query's words instead of walking every word of every phrasing.
+        self._in_phrasings: list[dict[str, tuple[tuple[int, float], ...]]] = []
         for phrasings in entry_phrasings:
             built = []
-            for text, tokens in phrasings:
+            where: dict[str, list[tuple[int, float]]] = {}
+            for k, (text, tokens) in enumerate(phrasings):
                 unique = tuple(dict.fromkeys(t for t in tokens if not t.startswith(OFF_TOPIC_MARK)))
                 mass = sum(self._idf.get(t, 0.0) for t in unique)
                 built.append(_Phrasing(text, "".join(unique), unique, mass))
+                for t in unique:
+                    where.setdefault(t, []).append((k, self._idf.get(t, 0.0)))
             self._phrasings.append(tuple(built))
+            self._in_phrasings.append({t: tuple(v) for t, v in where.items()})
 
         # BM25 over the entry's phrasings pooled (k1 = 1.2, b = 0.75): how
         # often an entry uses a word, not just whether it does.
@@ -242,6 +331,15 @@ class Matcher:
             for t, (ids, values, bm25) in postings.items()
         }
         self._words = [{t: v for t, v in s.items() if not t.startswith(_CHAR)} for s in strengths]
+        texts = [e.phrasings for e in self._docs]
+        if self._cache_analyses:
+            # Built from the same texts as the analyses, so cached under a digest of
+            # them and of the model's code.
+            code = hashlib.sha256((Path(__file__).parent / "_centroids.py").read_bytes())
+            name = f"centroids-{self._digest}-{code.hexdigest()[:12]}.pickle"
+            self._centroids = cached(name, lambda: Centroids(texts), replaces="centroids-")
+        else:
+            self._centroids = Centroids(texts)
 
     # -- querying -------------------------------------------------------
 
@@ -262,14 +360,49 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Decide what to do with ``text``; pure CPU, no I/O."""
-        analysis, scored = self._score(text, 3)
+        analysis, docs = self._score(text, 3)
+        scored = [s for s in docs if s.index not in self._referral_at]
+        learned = self._referral_at.get(docs[0].index) if docs else None
+        referral = learned or self._referral(analysis)
         if not scored:
-            return MatchResult(text, Decision.NONE, ())
-        return MatchResult(text, self._decide(analysis, scored), self._candidates(scored[:3]))
+            return MatchResult(text, Decision.NONE, (), referral)
+        decision = self._decide(analysis, scored, docs)
+        if decision is Decision.ANSWER:
+            referral = None
+        elif learned is not None:
+            # It sounds most like a matter handled elsewhere: entries that only
+            # share words with it would be a list of unrelated questions.
+            decision = Decision.NONE
+        shown = scored[:3]
+        if decision is Decision.SUGGEST:
+            # Only entries about the same matter as the best one: a far weaker
+            # second or third suggestion merely shares a word with the question.
+            floor = self.thresholds.related * scored[0].rank
+            shown = [s for s in shown if s.rank >= floor]
+        return MatchResult(text, decision, self._candidates(shown), referral)
+
+    def _referral(self, analysis: Analysis) -> Referral | None:
+        """The kind of matter the question's off-topic words point at most, if any."""
+        votes: dict[str, int] = {}
+        for token in analysis.off_topic:
+            if (referral := self._referral_of.get(token)) is not None:
+                votes[referral.kind] = votes.get(referral.kind, 0) + 1
+        if not votes:
+            return None
+        kind = max(votes, key=lambda k: (votes[k], k))
+        return next(r for r in self._referral_of.values() if r.kind == kind)
 
     def rank(self, text: str, limit: int = 10) -> tuple[Candidate, ...]:
         """The best ``limit`` entries for ``text``, whatever the decision."""
-        return self._candidates(self._score(text, limit)[1][:limit])
+        docs = self._score(text, limit)[1]
+        return self._candidates([s for s in docs if s.index not in self._referral_at][:limit])
+
+    def _asking_words(self, text: str) -> frozenset[str]:
+        """Words of the clauses that ask (a story's question), when the text also tells."""
+        asking = question_part(text)
+        if asking == text or _ASKING_WEIGHT == 1.0:
+            return frozenset()
+        return frozenset(self.analyzer.analyze(asking).tokens)
 
     def _candidates(self, scored: list[_Scored]) -> tuple[Candidate, ...]:
         # The score shown is the one candidates are ordered by.
@@ -281,14 +414,18 @@ class Matcher:
         """The best ``wanted`` entries (at least two, for the margin), scored in full."""
         analysis = self.analyzer.analyze(text)
         tokens = list(dict.fromkeys(analysis.tokens))
-        if not tokens or not self.entries:
+        if not tokens or not self._docs:
             return analysis, []
+        asking = self._asking_words(text)
         weights = {
-            t: self.weight(t) * (_PART_WEIGHT if t in analysis.parts else 1.0) for t in tokens
+            t: self.weight(t)
+            * (_PART_WEIGHT if t in analysis.parts else 1.0)
+            * (_ASKING_WEIGHT if t in asking else 1.0)
+            for t in tokens
         }
         query_mass = sum(weights.values())
-        explained = np.zeros(len(self.entries), dtype=np.float32)  # by words
-        bm25 = np.zeros(len(self.entries), dtype=np.float32)
+        explained = np.zeros(len(self._docs), dtype=np.float32)  # by words
+        bm25 = np.zeros(len(self._docs), dtype=np.float32)
         chars: dict[str, float] = {}
         for t in tokens:
             posting = self._postings.get(t)
@@ -313,30 +450,46 @@ class Matcher:
             top |= set(np.argpartition(-bm25, self.recall - 1)[: self.recall].tolist())
         else:
             top = set(np.flatnonzero(explained).tolist())
+        top |= self._referral_at.keys()  # always weighed: is this a matter handled elsewhere?
         best_bm25 = float(bm25.max()) or 1.0
-        # Coverage and BM25 are known for every recalled entry; only the
-        # phrasing fit costs real work. An entry whose fit could be perfect
+        recalled = sorted(top)
+        similar = self._centroids.similarities(self._centroids.query(text), recalled)
+        best_similar = float(similar.max()) or 1.0
+        similarity = dict(zip(recalled, similar.tolist(), strict=True))
+        # Coverage, BM25 and similarity are known for every recalled entry; only
+        # the phrasing fit costs real work. An entry whose fit could be perfect
         # and still not reach the ones already scored is never fitted.
         bounds = []
-        for i in top:
+        for i in recalled:
             coverage = min(1.0, float(explained[i]) / query_mass)
             relative = float(bm25[i]) / best_bm25
-            bound = (1 - _BM25_SHARE) * (
-                _COVERAGE_SHARE * coverage + 1 - _COVERAGE_SHARE
-            ) + _BM25_SHARE * relative
+            bound = (1 - _CENTROID_SHARE) * (
+                (1 - _BM25_SHARE) * (_COVERAGE_SHARE * coverage + 1 - _COVERAGE_SHARE)
+                + _BM25_SHARE * relative
+            ) + _CENTROID_SHARE * similarity[i] / best_similar
             bounds.append((bound, i, coverage, relative))
         bounds.sort(key=lambda b: (-b[0], b[1]))
         wanted = max(wanted, 2)
         scored: list[_Scored] = []
         query = set(weights)
         query_key = "".join(t for t in weights if not t.startswith(OFF_TOPIC_MARK))
+        ranked: list[_Scored] = []  # the entries among them, for when to stop
         for bound, i, coverage, relative in bounds:
-            if len(scored) >= wanted and scored[wanted - 1].rank >= bound:
+            if len(ranked) >= wanted and ranked[wanted - 1].rank >= bound:
                 break
             fitted = self._fit(
                 i, query, query_key, weights, query_mass, analysis, coverage, relative
             )
+            fitted = dataclasses.replace(
+                fitted,
+                rank=(1 - _CENTROID_SHARE) * fitted.rank
+                + _CENTROID_SHARE * similarity[i] / best_similar,
+                similarity=similarity[i],
+                most_similar=similarity[i] >= best_similar - 1e-6,
+            )
             bisect.insort(scored, fitted, key=lambda s: (-s.rank, s.index))
+            if i not in self._referral_at:
+                bisect.insort(ranked, fitted, key=lambda s: (-s.rank, s.index))
         return analysis, scored
 
     def _fit(
@@ -351,10 +504,15 @@ class Matcher:
         bm25: float,
     ) -> _Scored:
         fit, matched = 0.0, self._phrasings[i][0].text
-        for p in self._phrasings[i]:
+        contained = [0.0] * len(self._phrasings[i])
+        in_phrasings = self._in_phrasings[i]
+        for t in query:
+            for k, idf in in_phrasings.get(t, ()):
+                contained[k] += idf
+        for k, p in enumerate(self._phrasings[i]):
             if not p.mass:
                 continue
-            recall = sum(self._idf[t] for t in p.tokens if t in query) / p.mass
+            recall = contained[k] / p.mass
             # A short, generic phrasing is easy to contain; trust it less.
             recall *= min(1.0, p.mass / (_SHORT_PHRASING * self._max_idf))
             value = (1 - _FUZZ_SHARE) * recall + _FUZZ_SHARE * fuzz.ratio(query_key, p.key) / 100.0
@@ -376,35 +534,92 @@ class Matcher:
             i, score, coverage, fit, evidence, conflict / query_mass, matched, rank, unexplained
         )
 
-    def _decide(self, analysis: Analysis, scored: list[_Scored]) -> Decision:
+    def answer_signals(
+        self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]
+    ) -> dict[str, float]:
+        """What the answer model weighs, for the best entry (also read by the calibration)."""
+        best = scored[0]
+        others = [d for d in docs if d.index != best.index]
+        return {
+            "rank": best.rank,
+            "lead": best.rank - (others[0].rank if others else 0.0),
+            "coverage": best.coverage,
+            "unexplained": best.unexplained,
+            "evidence": best.evidence / self._max_idf,
+            "similarity": best.similarity,
+            "similarity_lead": best.similarity - max((d.similarity for d in others), default=0.0),
+            "most_similar": float(best.most_similar),
+            "fit": best.fit,
+            "off_topic": float(len(analysis.off_topic)),
+            "words": math.log1p(len(analysis.tokens)),
+            "conflict": best.conflict,
+        }
+
+    def scope_signals(
+        self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]
+    ) -> dict[str, float]:
+        """What the scope model weighs: is the question about the FAQ's matters at all?"""
+        best = scored[0]
+        referrals = [d for d in docs if d.index in self._referral_at]
+        closest = max(referrals, key=lambda d: d.rank, default=None)
+        return {
+            "rank": best.rank,
+            "coverage": best.coverage,
+            "evidence": best.evidence / self._max_idf,
+            "similarity": best.similarity,
+            "fit": best.fit,
+            "words": math.log1p(len(analysis.tokens)),
+            "off_topic": float(len(analysis.off_topic)),
+            "referral_similarity": closest.similarity if closest else 0.0,
+            "referral_lead": best.rank - (closest.rank if closest else 0.0),
+        }
+
+    def answer_confidence(
+        self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]
+    ) -> float:
+        """The answer model's probability that the best entry is what the resident asks."""
+        return _logistic(_ANSWER_MODEL, self.answer_signals(analysis, scored, docs))
+
+    def scope_confidence(
+        self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]
+    ) -> float:
+        """The scope model's probability that an FAQ entry is what the question is about."""
+        return _logistic(_SCOPE_MODEL, self.scope_signals(analysis, scored, docs))
+
+    def _plainly_asked(
+        self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]
+    ) -> bool:
+        """A question that says little beyond what one entry's phrasings say: most of it
+        explained, a phrasing that fits, a clear lead, no word of another matter."""
         th = self.thresholds
         best = scored[0]
-        runner_up = scored[1].score if len(scored) > 1 else 0.0
-        if (
-            best.score >= th.answer
-            and best.score - runner_up >= th.margin
-            and best.coverage >= th.coverage
-            and best.fit >= th.fit
-            and best.conflict <= th.conflict
-            and best.unexplained <= th.unexplained
+        runner_up = max((d.score for d in docs if d.index != best.index), default=0.0)
+        return (
+            best.score >= th.plain_score
+            and best.score - runner_up >= th.plain_margin
+            and best.coverage >= th.plain_coverage
+            and best.fit >= th.plain_fit
+            and best.conflict <= th.plain_conflict
+            and best.unexplained <= th.plain_unexplained
             and not analysis.off_topic
+        )
+
+    def _decide(self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]) -> Decision:
+        """``scored``: the entries, best first; ``docs``: the same with the referral kinds."""
+        th = self.thresholds
+        if self._plainly_asked(analysis, scored, docs) or (
+            self.answer_confidence(analysis, scored, docs) >= th.confidence
         ):
             return Decision.ANSWER
-        # A question mostly about a topic the FAQ leaves out (身份证补办, 判刑)
-        # gets no suggestions either, however well a word of it matches.
-        off_topic = len(analysis.off_topic) * self.weight(OFF_TOPIC_MARK)
-        if any(
-            s.evidence > off_topic
-            and s.score >= th.suggest
-            and (
-                s.fit >= th.suggest_fit
-                or s.evidence >= th.evidence * self._max_idf
-                or (
-                    s.coverage >= th.terse_coverage
-                    and s.evidence >= th.terse_evidence * self._max_idf
-                )
-            )
-            for s in scored[:3]
+        best = scored[0]
+        terse = (
+            best.coverage >= th.terse_coverage
+            and best.evidence >= th.terse_evidence * self._max_idf
+        )
+        # Words of a matter handled elsewhere (判刑, 补办) ask for more certainty.
+        scope = th.scope_referred if self._referral(analysis) else th.scope
+        if self.scope_confidence(analysis, scored, docs) >= scope or (
+            terse and not analysis.off_topic
         ):
             return Decision.SUGGEST
         return Decision.NONE

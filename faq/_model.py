@@ -18,6 +18,7 @@ __all__ = [
     "FaqEntry",
     "FaqLoadError",
     "MatchResult",
+    "Referral",
 ]
 
 
@@ -74,6 +75,17 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Referral:
+    """Where a kind of matter the FAQ leaves out is handled, in the resident's words."""
+
+    kind: str  # slug, e.g. "criminal"
+    name: str  # 刑事案件
+    topics: tuple[str, ...]  # the synonyms file's @ topics that mark this kind
+    say: str  # what the resident reads, before the offer of a mediator
+    examples: tuple[str, ...] = ()  # questions of this kind, learned like an entry's variants
+
+
+@dataclass(frozen=True)
 class MatchResult:
     """The matcher's decision with its ranked candidates, best first.
 
@@ -84,6 +96,7 @@ class MatchResult:
     query: str
     decision: Decision
     candidates: tuple[Candidate, ...]
+    referral: Referral | None = None  # where to go when the question is outside the FAQ
 
     @property
     def best(self) -> Candidate | None:

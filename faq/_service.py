@@ -93,7 +93,7 @@ class FaqService:
             self._laws = LawLibrary.load(self.law_dir)
         data = load_faq(self.faq_dir, self._laws)
         # The served FAQ keeps its analyses on disk: start-up skips re-segmenting it.
-        matcher = Matcher(data.entries, data.synonyms, data.legal_words, cache_analyses=True)
+        matcher = Matcher.for_faq(data, cache_analyses=True)
         return _Loaded(data, matcher, {e.id: e for e in data.entries}, signature)
 
     def load(self) -> None:

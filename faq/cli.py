@@ -72,7 +72,7 @@ def _load(args: argparse.Namespace) -> tuple[FaqData, Matcher] | None:
             f"the FAQ has {len(exc.problems)} problem(s); run `minshi faq check`", file=sys.stderr
         )
         return None
-    return data, Matcher(data.entries, data.synonyms, data.legal_words)
+    return data, Matcher.for_faq(data)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -106,6 +106,7 @@ def run_ask(args: argparse.Namespace) -> int:
                 {
                     "query": args.question,
                     "decision": str(result.decision),
+                    "referral": result.referral.kind if result.referral else None,
                     "understood": [t for t in analysis.tokens if t not in analysis.parts],
                     "repairs": [list(r) for r in analysis.repairs],
                     "off_topic": list(analysis.off_topic),
@@ -133,6 +134,8 @@ def run_ask(args: argparse.Namespace) -> int:
     if analysis.off_topic:
         print("off topic:  " + ", ".join(sorted(set(analysis.off_topic))))
     print(f"decision:   {result.decision}")
+    if result.referral:
+        print(f"referral:   {result.referral.kind} ({result.referral.name})")
     for rank, c in enumerate(ranked, 1):
         print(f"{rank:>2}. {c.score:.3f}  {c.entry.id}  {c.entry.question}")
         print(f"           matched: {c.matched}")
@@ -153,9 +156,12 @@ def _print_report(report: EvalReport) -> None:
         ("out-of-scope rejection", m.oos_rejection),
         ("confident wrong answers", m.wrong_answer_rate),
         ("answer rate", m.answer_rate),
+        ("answer rate, in scope", m.answer_rate_in_scope),
         ("answer precision", m.answer_precision),
         ("'no match' for in-scope", m.none_rate_in_scope),
         ("'no match' for out-of-scope", m.none_rate_out_of_scope),
+        ("out-of-scope given suggestions", m.oos_suggested),
+        ("referral kind right", m.referral_accuracy),
     ]
     for name, value in rows:
         print(f"  {name:<28}{_figure(value)}")
@@ -169,6 +175,12 @@ def _print_report(report: EvalReport) -> None:
             f"  {name:<14}{c.n:>5}  {_figure(c.top1):>6} {_figure(c.top3):>6} {_figure(c.mrr):>6}"
             f" {_figure(c.oos_rejection):>6} {_figure(c.wrong_answer_rate):>6}"
         )
+    if report.referrals:
+        print()
+        print(f"  {'out of scope, by kind':<24}{'n':>5}  referral chosen")
+        for kind, chosen in sorted(report.referrals.items()):
+            shown = ", ".join(f"{k} {n}" for k, n in sorted(chosen.items(), key=lambda x: -x[1]))
+            print(f"  {kind:<24}{sum(chosen.values()):>5}  {shown}")
 
 
 def run_eval(args: argparse.Namespace) -> int:

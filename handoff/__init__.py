@@ -26,7 +26,7 @@ from ._deadlines import DeadlinePolicy, Level, NoHigherCenter
 from ._directory import CenterDirectory
 from ._model import LEVELS, Center, Contact, PlaceMatch, Region, Route
 from ._notices import Notices, ResidentNotices, followup_payload, rating_payload
-from ._ports import CaseReads, CaseStore, CaseWrites, case_topic, center_topic
+from ._ports import CaseFeed, CaseReads, CaseStore, CaseWrites, case_topic, center_topic
 from ._scheduler import DeadlineReport
 from ._service import (
     OVERDUE_REASON,
@@ -49,6 +49,7 @@ __all__ = [
     "CaseConflict",
     "CaseDraft",
     "CaseEvent",
+    "CaseFeed",
     "CaseMessage",
     "CaseNotFound",
     "CaseReads",

@@ -51,8 +51,20 @@ _REGION_KEYS = {
     "contacts",
     "children",
 }
-_CENTER_KEYS = {"name", "phone", "address", "lat", "lon", "webhooks"}
-_COMMITTEE_KEYS = {"id", "name", "categories", "phone", "address", "lat", "lon", "webhooks"}
+_CENTER_KEYS = {"name", "phone", "address", "lat", "lon", "webhooks", "telegram_group"}
+_COMMITTEE_KEYS = {
+    "id",
+    "name",
+    "categories",
+    "phone",
+    "address",
+    "lat",
+    "lon",
+    "webhooks",
+    "telegram_group",
+}
+# A supergroup's chat id as the Bot API gives it: -100 followed by the group's own id.
+_SUPERGROUP = re.compile(r"^-100\d{5,}$")
 _WEBHOOK_KEYS = {"url", "secret", "trusted"}
 _MIN_SECRET = 16
 _CONTACT_KEYS = {"role", "name", "phone"}
@@ -134,6 +146,7 @@ class _Parser:
         self.codes: dict[str, int] = {}  # code -> line, for duplicates
         self.committee_ids: dict[str, int] = {}
         self.committees: dict[str, list[Center]] = {}
+        self.groups: dict[int, tuple[str, int]] = {}  # telegram group → (owner, line)
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
@@ -285,6 +298,7 @@ class _Parser:
             "lat": lat,
             "lon": lon,
             "webhooks": self.parse_webhooks(item, owner),
+            "telegram_group": self.parse_telegram_group(item, owner),
         }
 
     def parse_committees(self, item: YamlMap, county: _Draft, what: str) -> None:
@@ -312,6 +326,7 @@ class _Parser:
             lat, lon = self.coordinates(entry, owner)
             cats = self.parse_categories(entry, owner, taken, committee_id)
             webhooks = self.parse_webhooks(entry, owner)
+            group = self.parse_telegram_group(entry, owner)
             if committee_id:
                 if committee_id in self.committee_ids or committee_id in self.codes:
                     first = self.committee_ids.get(committee_id) or self.codes.get(committee_id)
@@ -334,6 +349,7 @@ class _Parser:
                         region_code=county.code,
                         categories=cats,
                         webhooks=webhooks,
+                        telegram_group=group,
                     )
                 )
 
@@ -431,6 +447,7 @@ class _Parser:
                     lon=d.center["lon"] if d.center["lon"] is not None else d.lon,
                     region_code=d.code,
                     webhooks=d.center["webhooks"],
+                    telegram_group=d.center["telegram_group"],
                 )
             regions.append(
                 Region(
@@ -488,6 +505,32 @@ class _Parser:
             if url and secret:
                 hooks.append(Webhook(url, secret, trusted_flag))
         return tuple(hooks)
+
+    def parse_telegram_group(self, item: YamlMap, owner: str) -> int | None:
+        """``telegram_group: <chat id>``: the center's forum supergroup, one per center."""
+        if "telegram_group" not in item or item["telegram_group"] is None:
+            return None
+        raw = item["telegram_group"]
+        line = line_of(item, "telegram_group")
+        text = raw.strip() if isinstance(raw, str) else ""
+        if not _SUPERGROUP.match(text):
+            self.problem(
+                line,
+                f"telegram_group of {owner} must be the chat id of a forum supergroup "
+                f"(-100 followed by digits, e.g. -1001234567890), not {raw!r}",
+            )
+            return None
+        group = int(text)
+        if group in self.groups:
+            first, first_line = self.groups[group]
+            self.problem(
+                line,
+                f"telegram_group {text} of {owner} is already the group of {first} "
+                f"(line {first_line}); each center needs a group of its own",
+            )
+            return None
+        self.groups[group] = (owner, line)
+        return group
 
     # -- field helpers --
 

@@ -59,6 +59,8 @@ class Center:
     region_code: str
     categories: tuple[str, ...] = ()
     webhooks: tuple[Webhook, ...] = ()
+    # The center's Telegram forum supergroup (chat id): a topic there per case.
+    telegram_group: int | None = None
 
     @property
     def is_committee(self) -> bool:

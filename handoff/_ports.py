@@ -16,7 +16,7 @@ from common.outbox import OutboxWrites
 
 from ._cases import Case, CaseEvent, CaseMessage, CaseStatus
 
-__all__ = ["CaseReads", "CaseStore", "CaseWrites", "case_topic", "center_topic"]
+__all__ = ["CaseFeed", "CaseReads", "CaseStore", "CaseWrites", "case_topic", "center_topic"]
 
 
 def case_topic(case_id: int) -> str:
@@ -79,4 +79,24 @@ class CaseStore(CaseReads, Protocol):
 
     async def cases_archive_due(self, now: datetime, limit: int) -> list[Case]:
         """Resolved, rated or withdrawn cases due to be archived, earliest first."""
+        ...
+
+
+class CaseFeed(Protocol):
+    """Something that follows cases as they change (a center's group of mediators on a
+    messaging platform). It is called inside the change's transaction, so whatever it
+    queues goes out exactly when the change is committed, never without it."""
+
+    async def case_event(
+        self, w: CaseWrites, case: Case, event: CaseEvent, previous: Case | None
+    ) -> None:
+        """An audit event; ``previous`` is the case before the change, when it changed."""
+        ...
+
+    async def case_message(
+        self, w: CaseWrites, case: Case, message: CaseMessage, origin: str | None
+    ) -> None:
+        """A message on the case (the resident's, a mediator's reply, a note, a 督办);
+        ``origin`` names where it was written when that was not the console (a feed
+        does not echo a message back to where it came from)."""
         ...

@@ -24,6 +24,7 @@ from typing import Any
 
 from common.clock import Clock
 from common.messages import Outbound
+from common.metrics import ESCALATIONS, NO_METRICS, Metrics
 from common.outbox import Destination
 
 from ._cases import (
@@ -33,6 +34,7 @@ from ._cases import (
     Case,
     CaseDraft,
     CaseEvent,
+    CaseMessage,
     CaseStatus,
     check_transition,
 )
@@ -40,7 +42,7 @@ from ._deadlines import DeadlinePolicy, NoHigherCenter
 from ._directory import CenterDirectory
 from ._model import Center
 from ._notices import Notices, ResidentNotices
-from ._ports import CaseStore, CaseWrites
+from ._ports import CaseFeed, CaseStore, CaseWrites
 from ._scheduler import DeadlineReport, run_deadlines
 from ._webhooks import webhook_calls
 
@@ -99,8 +101,10 @@ class CaseService:
         followup_days: float = 7,
         archive_days: float = 30,
         case_link: Callable[[str], str] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.directory = directory
         self.policy = policy
         self.clock = clock
@@ -109,6 +113,9 @@ class CaseService:
         self.archive_after = timedelta(days=archive_days)
         # The console page of a case, for webhook receivers (the service knows no URL).
         self.case_link = case_link or (lambda _number: "")
+        # Followers of every change, told inside its transaction (a channel adds its
+        # own when it starts: the Telegram groups of the centers).
+        self.feeds: list[CaseFeed] = []
 
     # -- creation -------------------------------------------------------------
 
@@ -172,6 +179,7 @@ class CaseService:
         )
         created = CaseEvent("created", None, CaseStatus.ASSIGNED, received_by, {}, now)
         await self._notify_webhooks(w, case, created)
+        await self._notify_feeds(w, case, created)
         return case, center
 
     async def register_walk_in(
@@ -218,10 +226,13 @@ class CaseService:
         name: str,
         text: str,
         attachments: Sequence[dict[str, str]] = (),
+        *,
+        origin: str | None = None,
     ) -> Case:
         """The assignee's message to the resident: stored on the case and queued to
         the resident in one transaction (the case message keeps its outbox id, so
-        its delivery can be shown). The first reply moves CLAIMED → IN_PROGRESS."""
+        its delivery can be shown). The first reply moves CLAIMED → IN_PROGRESS.
+        ``origin``: where it was written, when not in the console (see ``CaseFeed``)."""
         actor = f"mediator:{mediator}"
         async with self.store.transaction() as w:
             now = self.clock()
@@ -243,36 +254,63 @@ class CaseService:
                 )
                 await w.add_case_event(case.id, event)
             outbox_id = await self._tell(w, updated, self.notices.reply(updated, name, text), now)
-            await w.add_case_message(
-                case.id,
-                actor,
-                text,
-                [dict(a) for a in attachments],
-                None,
-                now,
-                kind="message",
-                author_name=name,
-                outbox_id=outbox_id,
+            await self._add_message(
+                w,
+                updated,
+                CaseMessage(
+                    0,
+                    case.id,
+                    actor,
+                    text,
+                    [dict(a) for a in attachments],
+                    now,
+                    "message",
+                    name,
+                    outbox_id,
+                ),
+                origin=origin,
             )
             return await self._require(w, number)
 
-    async def note(self, number: str, author: str, name: str, text: str) -> None:
-        """An internal note on the case, for the center only; never sent."""
-        await self._annotate(number, author, name, text, kind="note", event="note")
+    async def add_resident_message(
+        self,
+        w: CaseWrites,
+        case: Case,
+        text: str,
+        attachments: Sequence[dict[str, str]],
+        inbound_id: int | None,
+        now: datetime,
+    ) -> int:
+        """What the resident adds to an open case, inside the dialog turn's transaction."""
+        message = CaseMessage(0, case.id, "resident", text, [dict(a) for a in attachments], now)
+        return await self._add_message(w, case, message, inbound_id=inbound_id)
+
+    async def note(
+        self, number: str, author: str, name: str, text: str, *, origin: str | None = None
+    ) -> None:
+        """An internal note on the case, for the center only; never sent to the resident."""
+        await self._annotate(number, author, name, text, kind="note", event="note", origin=origin)
 
     async def supervise(self, number: str, author: str, name: str, text: str) -> None:
         """督办: a higher center's instruction on the case, shown to its handlers."""
         await self._annotate(number, author, name, text, kind="supervision", event="supervised")
 
     async def _annotate(
-        self, number: str, author: str, name: str, text: str, *, kind: str, event: str
+        self,
+        number: str,
+        author: str,
+        name: str,
+        text: str,
+        *,
+        kind: str,
+        event: str,
+        origin: str | None = None,
     ) -> None:
         async with self.store.transaction() as w:
             now = self.clock()
             case = await self._require(w, number)
-            message_id = await w.add_case_message(
-                case.id, author, text, [], None, now, kind=kind, author_name=name
-            )
+            message = CaseMessage(0, case.id, author, text, [], now, kind, name)
+            message_id = await self._add_message(w, case, message, origin=origin)
             detail = {"message_id": message_id, "name": name}
             audit = CaseEvent(event, None, None, author, detail, now)
             await w.add_case_event(case.id, audit)
@@ -322,7 +360,10 @@ class CaseService:
         change = self._move_to(to, kind, actor, reason, now)
         notice_for = notice if callable(notice) else _fixed(notice)
         async with self.store.transaction() as w:
-            return await self._apply(w, number, seen, change, notice_for, now, unless=unless)
+            moved = await self._apply(w, number, seen, change, notice_for, now, unless=unless)
+        if kind == "escalated":
+            self.metrics.count(ESCALATIONS, by="system" if actor == "system" else "mediator")
+        return moved
 
     async def transfer(
         self, number: str, seen: CaseStatus, to_center_id: str, actor: str, reason: str
@@ -614,6 +655,7 @@ class CaseService:
         event = CaseEvent(change.kind, seen, change.wanted, change.actor, change.detail, now)
         await w.add_case_event(case.id, event)
         await self._notify_webhooks(w, updated, event, previous=case)
+        await self._notify_feeds(w, updated, event, previous=case)
         if notice is not None:
             await self._tell(w, updated, notice(updated), now)
         return updated
@@ -627,6 +669,37 @@ class CaseService:
             self.directory, case, event, self.case_link, previous
         ):
             await w.enqueue(destination, call, event.at)
+
+    async def _notify_feeds(
+        self, w: CaseWrites, case: Case, event: CaseEvent, previous: Case | None = None
+    ) -> None:
+        for feed in self.feeds:
+            await feed.case_event(w, case, event, previous)
+
+    async def _add_message(
+        self,
+        w: CaseWrites,
+        case: Case,
+        message: CaseMessage,
+        *,
+        inbound_id: int | None = None,
+        origin: str | None = None,
+    ) -> int:
+        """Store a message on the case and tell the feeds, in the caller's transaction."""
+        message_id = await w.add_case_message(
+            message.case_id,
+            message.author,
+            message.body,
+            message.attachments,
+            inbound_id,
+            message.at,
+            kind=message.kind,
+            author_name=message.author_name,
+            outbox_id=message.outbox_id,
+        )
+        for feed in self.feeds:
+            await feed.case_message(w, case, replace(message, id=message_id), origin)
+        return message_id
 
     @staticmethod
     async def _tell(w: CaseWrites, case: Case, message: Outbound, now: datetime) -> int | None:

@@ -1,10 +1,18 @@
 # Sourced by scripts/test: the Debian packages the tests need, installed when missing.
 # Headless Chromium drives the web chat page in tests/browser (through Playwright);
 # ffmpeg turns WeChat's AMR voice messages into AAC (.m4a) the console's browser plays.
+# postgresql: the storage contract suite and the two-instance tests run against it too.
+# fonts-wqy-zenhei is the Chinese font of the QR-code posters (minshi posters, the console).
 need_debian_packages() {
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  # PostgreSQL: tests/postgres.py starts a throwaway cluster with Debian's initdb.
+  command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+    || missing+=(postgresql)
+  [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+  # nginx: tests/ops checks the example reverse-proxy site (deploy/nginx.conf) with nginx -t.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo_cmd=""
   if [ "$(id -u)" != 0 ]; then

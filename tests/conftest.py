@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.async_api import Browser
 from bot.config import Settings
 
 from .chromium import launched_chromium
+from .postgres import Cluster, PostgresUnavailable, throwaway_cluster
 from .support import Clock, Service, run_service
 
 
@@ -37,3 +39,21 @@ async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium for the page tests (web chat, console)."""
     async with launched_chromium() as launched:
         yield launched
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the run (tests/postgres.py); without one the tests
+    that need it fail with the reason, they are never skipped."""
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(throwaway_cluster())
+        except PostgresUnavailable as exc:
+            pytest.fail(f"PostgreSQL: {exc}", pytrace=False)
+        yield cluster
+
+
+@pytest.fixture
+async def postgres_url(postgres: Cluster) -> str:
+    """A new, empty database in the test cluster."""
+    return await postgres.fresh_database()

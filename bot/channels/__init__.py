@@ -20,5 +20,6 @@ def build_adapters(settings: Settings) -> list[ChannelAdapter]:
     if settings.telegram_token:
         from .telegram import TelegramChannel  # python-telegram-bot only when configured
 
-        adapters.append(TelegramChannel(settings))
+        telegram = TelegramChannel(settings)
+        adapters.extend([telegram, telegram.forum])  # the forum: topics of the centers' groups
     return adapters

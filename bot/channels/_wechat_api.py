@@ -4,6 +4,9 @@ wechatpy's own client is synchronous and hard-codes the API host, so the
 calls are made here: one ``access_token`` fetched once and shared by every
 sender, refreshed five minutes before it expires and whenever WeChat says it
 is invalid or expired (40001, 40014, 42001), with one retry of the call.
+WeChat keeps only the newest token of an account valid, so with several
+instances the token lives in the database (``SharedTokens``): one instance at
+a time fetches a new one, and every instance uses it.
 Every failure is a ``WeChatApiError``: ``code`` is WeChat's errcode, or None
 when the platform could not be reached (network error, HTTP 5xx, a body that
 is not JSON). Callers turn it into an outbox result with ``delivery_result``.
@@ -17,7 +20,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,6 +29,7 @@ from common.outbox import DeliveryResult, RetryLater, Unreachable
 
 __all__ = [
     "DEFAULT_API_URL",
+    "SharedTokens",
     "WeChatApi",
     "WeChatApiError",
     "delivery_result",
@@ -47,6 +51,8 @@ INVALID_OPENID = 40003
 INVALID_MEDIA = 40007  # expired (3 days) or unknown media id
 
 _REFRESH_EARLY = timedelta(minutes=5)
+_REFRESH_CLAIM = timedelta(seconds=60)  # longer than a token fetch can take
+_REFRESH_POLL = 0.2  # seconds between looks while another instance fetches
 _MAX_DOWNLOAD = 20 * 1024 * 1024
 _SECRETS = re.compile(r"((?:access_token|secret)=)[^&\s\"']+")
 
@@ -72,6 +78,23 @@ class _SecretsFilter(logging.Filter):
 _filter = _SecretsFilter()
 for _name in ("httpx", "httpcore", __name__):
     logging.getLogger(_name).addFilter(_filter)
+
+
+class SharedTokens(Protocol):
+    """Where the instances of a deployment keep the access token they all use."""
+
+    async def shared_token(self, name: str) -> tuple[str, datetime] | None:
+        """The token and when it expires; None before the first one."""
+        ...
+
+    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+        """True for the one caller that fetches the next token (its claim ends at
+        ``until``, or when it stores or releases)."""
+        ...
+
+    async def store_token(self, name: str, value: str, expires_at: datetime) -> None: ...
+
+    async def release_token_refresh(self, name: str) -> None: ...
 
 
 class WeChatApiError(Exception):
@@ -110,12 +133,16 @@ class WeChatApi:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        tokens: SharedTokens | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id
         self._secret = app_secret
         self.clock = clock
+        self._timeout = timeout
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._tokens = tokens  # None: this process alone uses the account
+        self._token_name = f"wechat-access-token:{app_id}"
         self._token: str | None = None
         self._expires_at: datetime | None = None
         self._token_lock = asyncio.Lock()
@@ -139,9 +166,35 @@ class WeChatApi:
             if self._token is not None and self._token == stale:
                 self._token = None
             if not self._fresh():
-                await self._fetch_token()
+                if self._tokens is None:
+                    await self._fetch_token()
+                else:
+                    await self._shared_token(self._tokens, stale)
             assert self._token is not None
             return self._token
+
+    async def _shared_token(self, tokens: SharedTokens, stale: str | None) -> None:
+        """The deployment's token when it is fresh and not ``stale``; else fetch the
+        next one, or — while another instance fetches it — wait for it."""
+        give_up = asyncio.get_running_loop().time() + self._timeout + 5
+        while True:
+            now = self.clock()
+            found = await tokens.shared_token(self._token_name)
+            if found is not None and found[0] != stale and now < found[1] - _REFRESH_EARLY:
+                self._token, self._expires_at = found
+                return
+            if await tokens.claim_token_refresh(self._token_name, now, now + _REFRESH_CLAIM):
+                try:
+                    await self._fetch_token()
+                except Exception:
+                    await tokens.release_token_refresh(self._token_name)
+                    raise
+                assert self._token is not None and self._expires_at is not None
+                await tokens.store_token(self._token_name, self._token, self._expires_at)
+                return
+            if asyncio.get_running_loop().time() > give_up:
+                raise WeChatApiError(None, "another instance is still fetching the access token")
+            await asyncio.sleep(_REFRESH_POLL)
 
     async def _fetch_token(self) -> None:
         body = await self._request(

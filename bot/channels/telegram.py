@@ -74,6 +74,7 @@ from common.outbox import (
 
 from ..config import Settings
 from ._telegram_files import FileFetcher
+from ._telegram_forum import ForumChannel
 from ._telegram_render import MAX_TEXT, TEXTS, CallbackRef, Part, render, utf16_len
 from ._telegram_updates import CHANNEL, Received, translate
 from .base import ChannelAdapter
@@ -187,6 +188,9 @@ class TelegramChannel(ChannelAdapter):
         self.files = FileFetcher(
             self.name, self.bot, self.max_file_bytes, retry_seconds=file_retry_seconds
         )
+        # Mediators' forum groups and /link: an adapter of its own (its outbox
+        # destinations are topics), fed by this channel's updates.
+        self.forum = ForumChannel(self.bot)
         self._secret = (settings.telegram_webhook_secret or "").encode()
         self._token_filter = _TokenFilter(settings.telegram_token or "")
         self._runtime: Runtime | None = None
@@ -221,6 +225,7 @@ class TelegramChannel(ChannelAdapter):
     async def start(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._stop.clear()
+        await self.forum.start(runtime)  # before any update arrives
         for name in ("httpx", "telegram.Bot", "telegram.request"):
             logging.getLogger(name).addFilter(self._token_filter)
         self._spawn(self._connect(), "telegram:updates")
@@ -234,6 +239,7 @@ class TelegramChannel(ChannelAdapter):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.forum.stop()
         await self.bot.shutdown()
         for name in ("httpx", "telegram.Bot", "telegram.request"):
             logging.getLogger(name).removeFilter(self._token_filter)
@@ -423,6 +429,13 @@ class TelegramChannel(ChannelAdapter):
     async def _handle(self, update: Update) -> bool:
         """Handle one update; False only when it could not be stored (try it again)."""
         update_id = update.update_id
+        if self.forum.takes(update):  # a center's group, or a mediator's /link
+            try:
+                await self.forum.handle(update)
+            except Exception:
+                log.exception("telegram: update %s could not be stored", update_id)
+                return False
+            return True
         try:
             # JSON may escape a lone surrogate ("\\ud800"): text no database stores.
             json.dumps(update.to_dict(), ensure_ascii=False).encode("utf-8")

@@ -57,6 +57,7 @@ from common.outbox import (
     OutboxEntry,
     Unreachable,
 )
+from common.unavailable import StorageUnavailable
 from dialogs import Sent
 from dialogs.danger import detect as detect_danger
 
@@ -452,6 +453,7 @@ class WeChatChannel(ChannelAdapter):
             self.settings.wechat_app_secret,
             runtime.clock,
             transport=self._transport,
+            tokens=runtime.store,  # every instance uses the same token
         )
         self._fetch_wake = asyncio.Event()
         self._fetcher = asyncio.create_task(self._fetch_files(runtime), name="wechat-files")
@@ -512,6 +514,13 @@ class WeChatChannel(ChannelAdapter):
         self._remember(self._answers, memo, future)
         try:
             answer = await self._handle(rt, update)
+        except StorageUnavailable as exc:
+            # Nothing stored: say so politely (WeChat's own error page would follow its
+            # retries); the resident sends it again later.
+            log.warning("wechat message %s not taken: %s", update.key, exc)
+            self._answers.pop(memo, None)
+            future.set_result(None)
+            return self._respond(rt.engine.services.texts("unavailable"), envelope)
         except BaseException:
             self._answers.pop(memo, None)  # not answered: a retry must try again
             future.set_result(None)

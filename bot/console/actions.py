@@ -109,14 +109,21 @@ def _forbid(allowed: bool, message: str) -> None:
 
 
 async def run_action(
-    rt: Runtime, staff: Staff, number: str, action: str, fields: Mapping[str, Any]
+    rt: Runtime,
+    staff: Staff,
+    number: str,
+    action: str,
+    fields: Mapping[str, Any],
+    *,
+    origin: str | None = None,
 ) -> Case:
-    """Do ``action`` on the case as ``staff``; the case as it is afterwards."""
+    """Do ``action`` on the case as ``staff``; the case as it is afterwards.
+    ``origin``: where a reply or note was written, when not in the console."""
     if action not in ACTIONS:
         raise ActionError(404, "没有这个操作")
     case, access = await visible_case(rt, staff, number)
     try:
-        return await _run(rt, staff, case, access, action, fields)
+        return await _run(rt, staff, case, access, action, fields, origin)
     except CaseConflict as exc:
         raise await _conflict(rt, staff, exc) from exc
     except IllegalTransition as exc:
@@ -137,6 +144,7 @@ async def _run(
     access: CaseAccess,
     action: str,
     fields: Mapping[str, Any],
+    origin: str | None = None,
 ) -> Case:
     cases = rt.cases
     if action == "claim":
@@ -151,11 +159,12 @@ async def _run(
     if action == "reply":
         _forbid(may_reply(staff, case, access), "请先认领：只有认领这件事的调解员能回复居民")
         text = _text(fields, "text", "回复内容")
-        replied = await cases.reply(case.number, staff.username, staff.name, text)
+        replied = await cases.reply(case.number, staff.username, staff.name, text, origin=origin)
         return replied
     if action == "note":
         _forbid(access is CaseAccess.HANDLE, "只有本中心的人员可以写内部备注")
-        await cases.note(case.number, staff.actor, staff.name, _text(fields, "text", "备注内容"))
+        text = _text(fields, "text", "备注内容")
+        await cases.note(case.number, staff.actor, staff.name, text, origin=origin)
         return await _reload(rt, case)
     if action == "supervise":
         _forbid(may_supervise(staff, case, access), "只有上级综治中心可以督办")
@@ -182,7 +191,10 @@ async def _run(
     outcome = str(fields.get("outcome") or "")
     if outcome not in outcome_labels():
         raise ActionError(400, "请选择办理结果")
-    note = _text(fields, "note", "办结说明", MAX_TEXT)
+    # The reason is required for 不予受理; for the other outcomes a note is optional.
+    given = str(fields.get("note") or "").strip()
+    what = "不予受理的理由" if outcome == "not_accepted" else "办结说明"
+    note = _text(fields, "note", what, MAX_TEXT) if given or outcome == "not_accepted" else ""
     resolved = await cases.resolve(case.number, seen, staff.actor, outcome, note)
     return resolved
 

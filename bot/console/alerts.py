@@ -3,9 +3,10 @@
 An open console already notifies in the browser; a mediator away from it
 learns on Telegram (when that channel is configured and the account is
 linked with ``minshi mediator link-telegram``) of a new case of their
-center, an urgent one, and a deadline less than two hours away. Each
-alert is sent once per mediator, case and reason, through the outbox like
-every message the service sends.
+center, an urgent one, and a deadline less than two hours away, with a
+link to the case: its console page and, when the center has a Telegram
+group, its topic there. Each alert is sent once per mediator, case and
+reason, through the outbox like every message the service sends.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot.runtime import Runtime
-from bot.storage import Account, ConsoleReads
+from bot.storage import Account, ConsoleReads, SqlForumStore
 from common.messages import Outbound
 from common.outbox import Destination
 from handoff import Case, CaseStatus
@@ -42,16 +43,29 @@ def _reasons(case: Case, person: Account, now: datetime) -> list[str]:
     return reasons
 
 
-def _text(rt: Runtime, case: Case, reason: str, now: datetime) -> str:
+def _text(rt: Runtime, case: Case, reason: str, now: datetime, topic: str) -> str:
     left = case.due_at - now
     hours = max(int(left.total_seconds() // 3600), 0)
     link = f"{rt.settings.public_url or ''}/console/cases/{case.number}"
+    in_group = f"\n在本中心 Telegram 群的话题里办理：{topic}" if topic else ""
     return (
         f"【民事直说·调解台】{_WORDS[reason]}：{case.number}\n"
         f"{case.location_text}（{case.center_name}）\n"
         f"{'已超时' if left.total_seconds() < 0 else f'还剩约 {hours} 小时'}\n"
-        f"打开调解台处理：{link}"
+        f"打开调解台处理：{link}{in_group}"
     )
+
+
+async def _topic_link(rt: Runtime, topics: SqlForumStore, case: Case) -> str:
+    """The case's topic in its center's Telegram group, if it has one open."""
+    center = rt.centers.center(case.center_id)
+    group = center.telegram_group if center else None
+    if group is None:
+        return ""
+    for topic in await topics.topics_of_case(case.id):
+        if topic.chat_id == group and topic.state == "open":
+            return topic.link
+    return ""
 
 
 async def send_alerts(rt: Runtime, reads: ConsoleReads) -> int:
@@ -64,13 +78,17 @@ async def send_alerts(rt: Runtime, reads: ConsoleReads) -> int:
             people[account.center_id].append(account)
     now = rt.clock()
     queued = 0
+    topics = SqlForumStore(rt.db)
     for center_id, staff in people.items():
         for case in await reads.open_cases([center_id]):
+            link: str | None = None
             for person in staff:
                 for reason in _reasons(case, person, now):
                     if not await rt.store.first_alert(person.id, case.id, reason, now):
                         continue
+                    if link is None:
+                        link = await _topic_link(rt, topics, case)
                     destination = Destination("telegram", str(person.telegram_id))
-                    await rt.push(destination, Outbound(_text(rt, case, reason, now)))
+                    await rt.push(destination, Outbound(_text(rt, case, reason, now, link)))
                     queued += 1
     return queued

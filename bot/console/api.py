@@ -23,7 +23,9 @@ from bot.runtime import runtime_of
 from .access import Staff, staff_for
 from .actions import ActionError, run_action, visible_case, walk_in
 from .bodies import read_fields
+from .deliveries import deliveries
 from .faq_tools import misses, reload_state, require_faq_tools, try_question
+from .linking import CODE_MINUTES, new_link_code
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
@@ -58,6 +60,7 @@ class Api:
             Route(f"{prefix}/login", self.login, methods=["POST"]),
             Route(f"{prefix}/logout", self.logout, methods=["POST"]),
             Route(f"{prefix}/me", self.me, methods=["GET"]),
+            Route(f"{prefix}/me/telegram-code", self.telegram_code, methods=["POST"]),
             Route(f"{prefix}/queue", self.queue, methods=["GET"]),
             Route(f"{prefix}/cases/{{number}}", self.case, methods=["GET"]),
             Route(f"{prefix}/cases/{{number}}/{{action}}", self.action, methods=["POST"]),
@@ -68,6 +71,7 @@ class Api:
             Route(f"{prefix}/faq", self.faq_state, methods=["GET"]),
             Route(f"{prefix}/faq/test", self.faq_test, methods=["GET"]),
             Route(f"{prefix}/faq/misses", self.faq_misses, methods=["GET"]),
+            Route(f"{prefix}/webhooks", self.webhook_deliveries, methods=["GET"]),
             Route(f"{prefix}/accounts", self.accounts, methods=["GET"]),
             Route(f"{prefix}/accounts", self.add_account, methods=["POST"]),
             Route(
@@ -120,6 +124,21 @@ class Api:
     async def me(self, request: Request) -> Response:
         staff, login = await self.c.staff_of(request)
         return JSONResponse({"account": self._me(request, staff), "csrf": login.csrf})
+
+    @_api
+    async def telegram_code(self, request: Request) -> Response:
+        """A one-time code the mediator sends to the bot (``/link CODE``) from their
+        own Telegram account, to link it to this account."""
+        staff, _, _ = await self._changing(request)
+        code = await new_link_code(runtime_of(request), staff.account)
+        return JSONResponse(
+            {
+                "code": code.code,
+                "command": f"/link {code.code}",
+                "expires_at": code.expires_at.isoformat(),
+                "minutes": CODE_MINUTES,
+            }
+        )
 
     @_api
     async def queue(self, request: Request) -> Response:
@@ -228,3 +247,10 @@ class Api:
         staff, _ = await self.c.staff_of(request)
         require_faq_tools(staff)
         return JSONResponse(await misses(runtime_of(request), self.c.views.reads))
+
+    @_api
+    async def webhook_deliveries(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        params = dict(request.query_params)
+        found = await deliveries(runtime_of(request), self.c.views.reads, staff, params)
+        return JSONResponse(found)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.storage import AccountExists, Database, SqlAccounts, migrate
+from bot.storage import AccountExists, SqlAccounts, migrate, open_database
 from common.clock import utc_now
 from handoff import CenterDirectory, load_centers
 
@@ -76,7 +76,7 @@ def _with_accounts(args: argparse.Namespace, work: Callable[[SqlAccounts], Await
     settings = _settings(args)
 
     async def run() -> int:
-        async with Database(settings.db) as db:
+        async with open_database(settings.database) as db:
             await migrate(db)
             return await work(SqlAccounts(db))
 
@@ -197,8 +197,20 @@ def _change(
 def _link_telegram(args: argparse.Namespace) -> int:
     if not args.telegram_user_id.isdigit():
         return _fail("Telegram 用户编号是一串数字（可以问 @userinfobot）")
-    done = "已把 {name}（{username}）的提醒发到 Telegram " + args.telegram_user_id
-    return _change(args, done, telegram_id=args.telegram_user_id, end_sessions=False)
+    telegram_id = args.telegram_user_id
+
+    async def work(accounts: SqlAccounts) -> int:
+        account = await accounts.account(args.username)
+        if account is None:
+            return _fail(f"没有用户名为 {args.username} 的账号")
+        # One Telegram user is one mediator: another account it was linked to loses it.
+        linked = await accounts.link_telegram(account.id, telegram_id, utc_now())
+        if linked is None:
+            return _fail(f"账号 {args.username} 已停用，不能关联")
+        print(f"已把 {linked.name}（{linked.username}）的提醒发到 Telegram {telegram_id}")
+        return 0
+
+    return _with_accounts(args, work)
 
 
 def _passwd(args: argparse.Namespace) -> int:

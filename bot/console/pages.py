@@ -27,7 +27,10 @@ from bot.runtime import runtime_of
 from .access import ROLE_LABELS, Staff, may_manage
 from .actions import ActionError, run_action, visible_case, walk_in
 from .bodies import read_fields
+from .deliveries import deliveries
 from .faq_tools import misses, misses_csv, reload_state, require_faq_tools, try_question
+from .linking import CODE_MINUTES, new_link_code
+from .posters import poster_download, posters_page, township_download
 from .sessions import BadLogin, Login, Throttled
 from .site import Console, NotLoggedIn
 from .staffing import account_json, add_account, change_account, counts, listed_accounts
@@ -79,6 +82,8 @@ class Pages:
             Route("/console/queue/events", self.queue_events),
             Route("/console/walk-in", self.walk_in_form, methods=["GET"]),
             Route("/console/walk-in", self.walk_in, methods=["POST"]),
+            Route("/console/me", self.me, methods=["GET"]),
+            Route("/console/me/telegram-code", self.telegram_code, methods=["POST"]),
             Route("/console/accounts", self.accounts, methods=["GET"]),
             Route("/console/accounts", self.add_account, methods=["POST"]),
             Route("/console/accounts/{username}/{change}", self.change_account, methods=["POST"]),
@@ -88,6 +93,10 @@ class Pages:
             Route("/console/faq", self.faq),
             Route("/console/faq/misses", self.faq_misses),
             Route("/console/faq/misses.csv", self.faq_misses_csv),
+            Route("/console/posters", self.posters),
+            Route("/console/posters/townships/{code}.pdf", self.township_posters),
+            Route("/console/posters/{code}.{kind}", self.poster),
+            Route("/console/webhooks", self.webhook_deliveries),
             Route("/console/cases/{number}", self.case_page),
             Route("/console/cases/{number}/live", self.case_live),
             Route("/console/cases/{number}/events", self.case_events),
@@ -341,6 +350,28 @@ class Pages:
             return self._walk_in_page(request, staff, login, fields, exc.message, exc.status)
         return RedirectResponse(f"/console/cases/{case.number}", status_code=303)
 
+    # -- the user's own account --------------------------------------------------------
+
+    @_page
+    async def me(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        return self._me_page(request, staff, login, None)
+
+    @_page
+    async def telegram_code(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        self.c.require_csrf(request, login, await read_fields(request))
+        code = await new_link_code(runtime_of(request), staff.account)
+        return self._me_page(request, staff, login, code.code)
+
+    def _me_page(self, request: Request, staff: Staff, login: Login, code: str | None) -> Response:
+        context = {
+            "linked": staff.account.telegram_id is not None,
+            "code": code,
+            "minutes": CODE_MINUTES,
+        }
+        return self.render(request, "me.html", context, staff=staff, login=login)
+
     # -- accounts and counts ----------------------------------------------------------
 
     async def _accounts_page(
@@ -471,6 +502,31 @@ class Pages:
                 "Cache-Control": "no-store",
             },
         )
+
+    @_page
+    async def posters(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        found = posters_page(runtime_of(request), staff)
+        return self.render(request, "posters.html", {"p": found}, staff=staff, login=login)
+
+    @_page
+    async def poster(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        code, kind = request.path_params["code"], request.path_params["kind"]
+        return await poster_download(runtime_of(request), staff, code, kind)
+
+    @_page
+    async def township_posters(self, request: Request) -> Response:
+        staff, _ = await self.c.staff_of(request)
+        return await township_download(runtime_of(request), staff, request.path_params["code"])
+
+    @_page
+    async def webhook_deliveries(self, request: Request) -> Response:
+        staff, login = await self.c.staff_of(request)
+        params = dict(request.query_params)
+        found = await deliveries(runtime_of(request), self.c.views.reads, staff, params)
+        context = {"d": found}
+        return self.render(request, "webhook_deliveries.html", context, staff=staff, login=login)
 
 
 def _area_choices(request: Request, staff: Staff) -> list[dict[str, str]]:

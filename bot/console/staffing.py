@@ -42,6 +42,7 @@ def account_json(rt: Runtime, account: Account) -> dict[str, Any]:
         "center_id": account.center_id,
         "center_name": center.name if center else account.center_id,
         "active": account.active,
+        "telegram_linked": account.telegram_id is not None,
     }
 
 

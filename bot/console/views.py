@@ -31,7 +31,7 @@ from .access import (
 )
 from .words import EVENT_LABELS, STATUS_LABELS, clock_time, outcome_labels, time_left
 
-__all__ = ["Views", "file_url"]
+__all__ = ["Views", "file_ref", "file_url"]
 
 DUE_SOON = timedelta(hours=2)  # the console warns about deadlines this close
 SLOW_DELIVERY = timedelta(minutes=30)  # a message not out by then: call the resident
@@ -42,6 +42,11 @@ _ATTACHMENT_LABELS = {"photo": "📷 照片", "voice": "🎤 语音", "video": "
 
 def file_url(number: str, ref: str) -> str:
     return f"/console/cases/{number}/files/{ref}"
+
+
+def file_ref(url: str) -> str:
+    """The file reference in a ``file_url``."""
+    return url.rsplit("/files/", 1)[-1]
 
 
 def _actor_username(actor: str) -> str | None:
@@ -233,6 +238,14 @@ class Views:
             },
             "state": f"{case.status.value}|{case.assignee or ''}|{case.center_id}",
         }
+
+    async def shared_transcript(self, case: Case) -> list[dict[str, Any]]:
+        """The transcript as the whole center sees it before anyone holds the case
+        (numbers masked): for the case's topic in the center's Telegram group."""
+        messages = await self.rt.store.case_messages(case.id)
+        outbox = await self.reads.outbox_entries([m.outbox_id for m in messages if m.outbox_id])
+        phone = mask_phone(case.phone)
+        return await self._transcript(case, messages, outbox, self.rt.clock(), phone, False)
 
     def _event_item(self, event: CaseEvent, names: dict[str, str]) -> dict[str, Any]:
         detail = event.detail

@@ -1,4 +1,4 @@
-"""The storage adapters: SQL (SQLite today) and in-memory, both implementing the
+"""The storage adapters: SQL (SQLite or PostgreSQL) and in-memory, both implementing the
 ports that ``dialogs``, ``handoff`` and ``common.outbox`` declare. The only place
 with SQL."""
 
@@ -12,7 +12,10 @@ from ._accounts import (
     SqlAccounts,
 )
 from ._console_reads import ConsoleReads
-from ._dialect import SQLITE, Dialect
+from ._database import DatabaseUrlError, SqlDatabase, open_database, sqlite_path
+from ._dialect import POSTGRES, SQLITE, Dialect, lock_key
+from ._errors import StorageUnavailable
+from ._forum import CaseTopic, ForumStore, MemoryForumStore, SqlForumStore, TopicClaim
 from ._memory_store import MemoryStore
 from ._migrations import MIGRATIONS, migrate, schema_version
 from ._sql_store import SqlStore, SqlWrites
@@ -20,20 +23,32 @@ from ._sqlite import Database
 
 __all__ = [
     "MIGRATIONS",
+    "POSTGRES",
     "SQLITE",
     "Account",
     "AccountExists",
     "AccountStore",
+    "CaseTopic",
     "ConsoleReads",
     "ConsoleSession",
     "Database",
+    "DatabaseUrlError",
     "Dialect",
+    "ForumStore",
     "LoginFailures",
     "MemoryAccounts",
+    "MemoryForumStore",
     "MemoryStore",
     "SqlAccounts",
+    "SqlDatabase",
+    "SqlForumStore",
     "SqlStore",
     "SqlWrites",
+    "StorageUnavailable",
+    "TopicClaim",
+    "lock_key",
     "migrate",
+    "open_database",
     "schema_version",
+    "sqlite_path",
 ]

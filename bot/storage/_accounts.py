@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from ._rows import iso, parse_iso
-from ._sqlite import Database, Row
+from ._database import SqlDatabase, SqlTransaction
+from ._rows import Row, iso, parse_iso
 
 __all__ = [
     "Account",
@@ -112,6 +112,29 @@ class AccountStore(Protocol):
         self, username: str, address: str, since: datetime
     ) -> LoginFailures: ...
 
+    async def account_by_telegram(self, telegram_id: str) -> Account | None:
+        """The account a Telegram user is linked to."""
+        ...
+
+    async def link_telegram(
+        self, account_id: int, telegram_id: str, now: datetime
+    ) -> Account | None:
+        """Link a Telegram user to an active account (and to no other); None when the
+        account is gone or disabled."""
+        ...
+
+    async def add_link_code(
+        self, account_id: int, code_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A one-time code for linking, replacing the account's unused ones."""
+        ...
+
+    async def redeem_link_code(
+        self, code_hash: str, telegram_id: str, now: datetime
+    ) -> Account | None:
+        """Use a code once, before it expires, to link ``telegram_id``; the account."""
+        ...
+
 
 # -- SQL ------------------------------------------------------------------------
 
@@ -132,7 +155,7 @@ def _account(row: Row) -> Account:
 
 
 class SqlAccounts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     async def count_accounts(self) -> int:
@@ -258,6 +281,62 @@ class SqlAccounts:
             [parse_iso(r["at"]) for r in by_user], [parse_iso(r["at"]) for r in by_address]
         )
 
+    async def account_by_telegram(self, telegram_id: str) -> Account | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM accounts WHERE telegram_id = ? ORDER BY id LIMIT 1", (telegram_id,)
+        )
+        return _account(row) if row else None
+
+    async def link_telegram(
+        self, account_id: int, telegram_id: str, now: datetime
+    ) -> Account | None:
+        async with self.db.transaction() as tx:
+            return await _link(tx, account_id, telegram_id, now)
+
+    async def add_link_code(
+        self, account_id: int, code_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM telegram_link_codes WHERE account_id = ? AND used_at IS NULL",
+                (account_id,),
+            )
+            await tx.execute(
+                "INSERT INTO telegram_link_codes (code_hash, account_id, expires_at, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (code_hash, account_id, iso(expires_at), iso(now)),
+            )
+
+    async def redeem_link_code(
+        self, code_hash: str, telegram_id: str, now: datetime
+    ) -> Account | None:
+        async with self.db.transaction() as tx:
+            used = await tx.fetchone(
+                "UPDATE telegram_link_codes SET used_at = ? WHERE code_hash = ?"
+                " AND used_at IS NULL AND expires_at > ? RETURNING account_id",
+                (iso(now), code_hash, iso(now)),
+            )
+            if used is None:
+                return None
+            return await _link(tx, int(used["account_id"]), telegram_id, now)
+
+
+async def _link(
+    tx: SqlTransaction, account_id: int, telegram_id: str, now: datetime
+) -> Account | None:
+    row = await tx.fetchone(
+        "UPDATE accounts SET telegram_id = ?, updated_at = ? WHERE id = ? AND active = 1"
+        " RETURNING *",
+        (telegram_id, iso(now), account_id),
+    )
+    if row is None:
+        return None
+    await tx.execute(  # one Telegram user acts as one mediator
+        "UPDATE accounts SET telegram_id = NULL, updated_at = ? WHERE telegram_id = ? AND id <> ?",
+        (iso(now), telegram_id, account_id),
+    )
+    return _account(row)
+
 
 # -- memory ---------------------------------------------------------------------
 
@@ -275,6 +354,7 @@ class MemoryAccounts:
         self._accounts: dict[str, Account] = {}
         self._sessions: dict[str, ConsoleSession] = {}
         self._attempts: list[_Attempt] = []
+        self._codes: dict[str, tuple[int, datetime, datetime | None]] = {}  # hash → id, exp, used
         self._lock = asyncio.Lock()
 
     async def count_accounts(self) -> int:
@@ -375,3 +455,43 @@ class MemoryAccounts:
             ],
             [a.at for a in failed if a.address == address],
         )
+
+    async def account_by_telegram(self, telegram_id: str) -> Account | None:
+        linked = [a for a in self._accounts.values() if a.telegram_id == telegram_id]
+        return min(linked, key=lambda a: a.id, default=None)
+
+    async def link_telegram(
+        self, account_id: int, telegram_id: str, now: datetime
+    ) -> Account | None:
+        async with self._lock:
+            return self._link(account_id, telegram_id, now)
+
+    def _link(self, account_id: int, telegram_id: str, now: datetime) -> Account | None:
+        found = next((a for a in self._accounts.values() if a.id == account_id), None)
+        if found is None or not found.active:
+            return None
+        for other in list(self._accounts.values()):
+            if other.telegram_id == telegram_id and other.id != account_id:
+                self._accounts[other.username] = replace(other, telegram_id=None, updated_at=now)
+        linked = replace(found, telegram_id=telegram_id, updated_at=now)
+        self._accounts[found.username] = linked
+        return linked
+
+    async def add_link_code(
+        self, account_id: int, code_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        async with self._lock:
+            for key, (owner, _, used) in list(self._codes.items()):
+                if owner == account_id and used is None:
+                    del self._codes[key]
+            self._codes[code_hash] = (account_id, expires_at, None)
+
+    async def redeem_link_code(
+        self, code_hash: str, telegram_id: str, now: datetime
+    ) -> Account | None:
+        async with self._lock:
+            code = self._codes.get(code_hash)
+            if code is None or code[2] is not None or code[1] <= now:
+                return None
+            self._codes[code_hash] = (code[0], code[1], now)
+            return self._link(code[0], telegram_id, now)

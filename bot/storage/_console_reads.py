@@ -14,9 +14,9 @@ from typing import Any
 from common.outbox import OutboxRecord
 from handoff import Case, CaseEvent, CaseStatus
 
+from ._database import SqlDatabase
 from ._rows import Row, decoder, iso, parse_iso
 from ._sql_store import outbox_record as _record
-from ._sqlite import Database
 
 __all__ = ["ConsoleReads"]
 
@@ -47,7 +47,7 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class ConsoleReads:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     async def open_cases(self, center_ids: Sequence[str]) -> list[Case]:
@@ -227,3 +227,67 @@ class ConsoleReads:
             }
             for r in rows
         ]
+
+    # -- the outbox of one channel (webhook deliveries) ------------------------------
+
+    @staticmethod
+    def _channel_filter(
+        channel: str, address_prefixes: Sequence[str] | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        """``channel = ?``, narrowed to addresses starting with one of the prefixes."""
+        if address_prefixes is None:
+            return "channel = ?", (channel,)
+        if not address_prefixes:
+            return "1 = 0", ()
+        likes = " OR ".join("address LIKE ? ESCAPE '!'" for _ in address_prefixes)
+        patterns = tuple(
+            p.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+            for p in address_prefixes
+        )
+        return f"channel = ? AND ({likes})", (channel, *patterns)
+
+    async def recent_outbox(
+        self,
+        channel: str,
+        *,
+        address_prefixes: Sequence[str] | None = None,
+        state: str | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """The latest entries of a channel (None: every address), newest first."""
+        where, params = self._channel_filter(channel, address_prefixes)
+        if state is not None:
+            where, params = f"{where} AND state = ?", (*params, state)
+        rows = await self.db.fetchall(
+            "SELECT id, address, body, state, attempts, resends, last_error, created_at,"
+            f" next_attempt_at, delivered_at FROM outbound WHERE {where}"
+            " ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            {
+                "id": int(r["id"]),
+                "address": str(r["address"]),
+                "body": json.loads(r["body"]),
+                "state": str(r["state"]),
+                "attempts": int(r["attempts"]),
+                "resends": int(r["resends"]),
+                "last_error": r["last_error"],
+                "created_at": parse_iso(r["created_at"]),
+                "next_attempt_at": parse_iso(r["next_attempt_at"])
+                if r["next_attempt_at"]
+                else None,
+                "delivered_at": parse_iso(r["delivered_at"]) if r["delivered_at"] else None,
+            }
+            for r in rows
+        ]
+
+    async def outbox_state_counts(
+        self, channel: str, *, address_prefixes: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """How many entries of a channel are in each state."""
+        where, params = self._channel_filter(channel, address_prefixes)
+        rows = await self.db.fetchall(
+            f"SELECT state, COUNT(*) AS n FROM outbound WHERE {where} GROUP BY state", params
+        )
+        return {str(r["state"]): int(r["n"]) for r in rows}

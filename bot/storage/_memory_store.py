@@ -71,6 +71,8 @@ class _MissRow:
     reason: str
     best_id: str | None
     best_score: float | None
+    resident: tuple[str, str] | None = None  # (channel, user_id), for retention
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -102,6 +104,10 @@ class _Tables:
     seen: set[tuple[str, str]] = field(default_factory=set)
     files: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    # name → (token, expires at), and the end of a refresh claimed by an instance
+    tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    token_claims: dict[str, datetime] = field(default_factory=dict)
+    purged: dict[int, datetime] = field(default_factory=dict)  # case id → retention ran
     next_id: dict[str, int] = field(default_factory=dict)
 
     def new_id(self, table: str) -> int:
@@ -156,6 +162,21 @@ class MemoryWrites(_Reads):
             return False
         row.processed_at = now
         return True
+
+    async def take_next_inbound(
+        self, channel: str, user_id: str, up_to: int, now: datetime
+    ) -> tuple[int, Inbound] | None:
+        # One transaction at a time holds the store's lock: the resident's turn too.
+        for row in self._t.inbound.values():
+            if row.id > up_to:
+                break
+            if row.processed_at is None and (row.msg.channel, row.msg.user_id) == (
+                channel,
+                user_id,
+            ):
+                row.processed_at = now
+                return row.id, row.msg
+        return None
 
     async def save_conversation(
         self, channel: str, user_id: str, state: str, data: dict[str, Any], now: datetime
@@ -254,7 +275,9 @@ class MemoryWrites(_Reads):
         now: datetime,
     ) -> None:
         row_id = self._t.new_id("faq_misses")
-        self._t.faq_misses.append(_MissRow(row_id, query, reason, best_id, best_score))
+        self._t.faq_misses.append(
+            _MissRow(row_id, query, reason, best_id, best_score, (channel, user_id), now)
+        )
 
     async def log_faq_question(
         self,
@@ -317,6 +340,18 @@ class MemoryStore(_Reads):
             and (user_id is None or r.msg.user_id == user_id)
         ]
 
+    async def stalled_inbound(
+        self, before: datetime, held_before: datetime
+    ) -> list[tuple[int, Inbound]]:
+        answered = {o.inbound_id for o in self._t.outbound.values()}
+        return [
+            (r.id, r.msg)
+            for r in self._t.inbound.values()
+            if r.processed_at is None
+            and r.received_at < before
+            and (r.received_at < held_before or r.id not in answered)
+        ]
+
     async def outbound_after(self, channel: str, user_id: str, after: int) -> list[StoredMessage]:
         dest = Destination(channel, user_id)
         return [
@@ -374,6 +409,26 @@ class MemoryStore(_Reads):
 
     async def service_secret(self, name: str, new_value: str, now: datetime) -> str:
         return self._t.secrets.setdefault(name, new_value)
+
+    async def shared_token(self, name: str) -> tuple[str, datetime] | None:
+        return self._t.tokens.get(name)
+
+    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+        async with self._lock:  # not lost under a transaction's copy of the tables
+            claimed = self._t.token_claims.get(name)
+            if claimed is not None and claimed >= now:
+                return False
+            self._t.token_claims[name] = until
+            return True
+
+    async def store_token(self, name: str, value: str, expires_at: datetime) -> None:
+        async with self._lock:
+            self._t.tokens[name] = (value, expires_at)
+            self._t.token_claims.pop(name, None)
+
+    async def release_token_refresh(self, name: str) -> None:
+        async with self._lock:
+            self._t.token_claims.pop(name, None)
 
     async def set_reachable(
         self, destination: Destination, reachable: bool, now: datetime, reason: str = ""
@@ -537,6 +592,27 @@ class MemoryStore(_Reads):
                 row = self._t.outbound[entry_id]
                 if row.lease_owner == owner:
                     row.lease_owner = row.lease_until = None
+
+    async def outbox_lease_owners(self, now: datetime) -> list[str]:
+        return sorted(
+            {
+                r.lease_owner
+                for r in self._t.outbound.values()
+                if r.state in _WAITING
+                and r.lease_owner is not None
+                and r.lease_until is not None
+                and r.lease_until >= now
+            }
+        )
+
+    async def outbox_free_leases(self, owners: Sequence[str]) -> int:
+        freed = 0
+        async with self._lock:
+            for row in self._t.outbound.values():
+                if row.state in _WAITING and row.lease_owner in owners:
+                    row.lease_owner = row.lease_until = None
+                    freed += 1
+        return freed
 
     async def outbox_records(self, destination: Destination | None = None) -> list[OutboxRecord]:
         return [

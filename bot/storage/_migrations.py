@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ._sqlite import Database
+from ._database import SqlDatabase, SqlTransaction, serialize
 
 __all__ = ["MIGRATIONS", "migrate", "schema_version"]
 
@@ -304,21 +304,90 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX faq_feedback_by_question ON faq_feedback (question_id)",
         ],
     ),
+    (
+        9,
+        "a Telegram forum topic per case and group; one-time codes that link mediators",
+        [
+            # One row per case and group: whoever inserts it (or takes over a lost or
+            # stale one) creates the topic, so two senders never open two topics.
+            # state: creating (by owner, since claimed_at) | open (thread_id) | lost.
+            """CREATE TABLE case_topics (
+                case_id INTEGER NOT NULL REFERENCES cases (id),
+                chat_id TEXT NOT NULL,
+                thread_id INTEGER,
+                state TEXT NOT NULL,
+                owner TEXT,
+                claimed_at TEXT NOT NULL,
+                card_message_id INTEGER,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (case_id, chat_id)
+            )""",
+            "CREATE INDEX case_topics_by_thread ON case_topics (chat_id, thread_id)",
+            # Only the SHA-256 of a code is kept; used_at makes it single use.
+            """CREATE TABLE telegram_link_codes (
+                code_hash TEXT PRIMARY KEY,
+                account_id INTEGER NOT NULL REFERENCES accounts (id),
+                expires_at TEXT NOT NULL,
+                used_at TEXT,
+                created_at TEXT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        10,
+        "operations: archived cases whose phone and ID numbers were removed, the health write",
+        [
+            # The retention rule ran on this case: its numbers are gone, its statistics stay.
+            """CREATE TABLE purged_cases (
+                case_id INTEGER PRIMARY KEY REFERENCES cases (id),
+                purged_at TEXT NOT NULL
+            )""",
+            # /healthz writes here: a database that cannot take writes is unhealthy.
+            """CREATE TABLE health_checks (
+                name TEXT PRIMARY KEY,
+                checked_at TEXT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        14,
+        "several instances: each resident's waiting messages, platform tokens shared",
+        [
+            # A resident's turn takes their oldest waiting message, whatever instance it
+            # reached; the index holds only messages not processed yet.
+            "CREATE INDEX inbound_waiting ON inbound (channel, user_id, id)"
+            " WHERE processed_at IS NULL",
+            # A platform access token (WeChat's) shared by every instance: valid until
+            # expires_at; one instance at a time fetches a new one (refreshing_until).
+            "ALTER TABLE service_secrets ADD COLUMN expires_at TEXT",
+            "ALTER TABLE service_secrets ADD COLUMN refreshing_until TEXT",
+        ],
+    ),
 ]
 
 
-async def schema_version(db: Database) -> int:
+async def schema_version(db: SqlDatabase) -> int:
     """The newest applied migration (the table exists once ``migrate`` ran)."""
     row = await db.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
     return int(row["v"] or 0) if row else 0
 
 
-async def migrate(db: Database) -> int:
+async def _exclusive(tx: SqlTransaction) -> None:
+    """Two instances starting at once on one database never migrate together: the
+    second waits here, then finds each version applied."""
+    await serialize(tx, "minshi", "migrations")
+
+
+async def migrate(db: SqlDatabase) -> int:
     """Bring the schema up to the newest version; return that version."""
     async with db.transaction() as tx:
+        await _exclusive(tx)
         await tx.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            db.dialect.ddl(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL)"
+            )
         )
     current = await schema_version(db)
     newest = current
@@ -326,13 +395,18 @@ async def migrate(db: Database) -> int:
         if version <= current:
             continue
         async with db.transaction() as tx:
-            for statement in statements:
-                await tx.execute(db.dialect.ddl(statement))
-            await tx.execute(
-                "INSERT INTO schema_migrations (version, description, applied_at)"
-                " VALUES (?, ?, CURRENT_TIMESTAMP)",
-                (version, description),
+            await _exclusive(tx)
+            done = await tx.fetchone(
+                "SELECT version FROM schema_migrations WHERE version = ?", (version,)
             )
-        log.info("database migrated to version %s: %s", version, description)
+            if done is None:  # not applied meanwhile by another instance
+                for statement in statements:
+                    await tx.execute(db.dialect.ddl(statement))
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at)"
+                    " VALUES (?, ?, CURRENT_TIMESTAMP)",
+                    (version, description),
+                )
+                log.info("database migrated to version %s: %s", version, description)
         newest = version
     return newest

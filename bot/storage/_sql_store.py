@@ -30,8 +30,8 @@ from handoff import (
     center_topic,
 )
 
-from ._rows import columns, decoder, encode, iso, parse_iso
-from ._sqlite import Database, Row, Transaction
+from ._database import SqlDatabase, SqlTransaction, serialize
+from ._rows import Row, columns, decoder, encode, iso, parse_iso
 
 __all__ = ["SqlStore", "SqlWrites"]
 
@@ -110,7 +110,7 @@ class _Reads:
 class SqlWrites(_Reads):
     """The statements that change data, all inside one transaction."""
 
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: SqlTransaction) -> None:
         self._tx = tx
         self.topics: set[str] = set()
 
@@ -121,6 +121,9 @@ class SqlWrites(_Reads):
         return await self._tx.fetchall(sql, params)
 
     async def record_inbound(self, msg: Inbound, now: datetime) -> int | None:
+        # A resident's messages get their ids in the order they commit, so a turn that
+        # sees one of them sees every earlier one too (ids come before the commit).
+        await serialize(self._tx, "inbound", msg.channel, msg.user_id)
         row = await self._one(
             "INSERT INTO inbound (channel, user_id, platform_msg_id, kind, body, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"
@@ -137,12 +140,31 @@ class SqlWrites(_Reads):
         return int(row["id"]) if row else None
 
     async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
+        if self._tx.dialect.xact_lock:  # one turn at a time per resident across instances
+            sender = await self._one(
+                "SELECT channel, user_id FROM inbound WHERE id = ?", (inbound_id,)
+            )
+            if sender is not None:
+                await serialize(self._tx, "resident", sender["channel"], sender["user_id"])
         row = await self._one(
             "UPDATE inbound SET processed_at = ? WHERE id = ? AND processed_at IS NULL"
             " RETURNING id",
             (iso(now), inbound_id),
         )
         return row is not None
+
+    async def take_next_inbound(
+        self, channel: str, user_id: str, up_to: int, now: datetime
+    ) -> tuple[int, Inbound] | None:
+        await serialize(self._tx, "resident", channel, user_id)  # the resident's turn
+        row = await self._one(
+            "UPDATE inbound SET processed_at = ? WHERE id = ("
+            " SELECT id FROM inbound WHERE channel = ? AND user_id = ? AND processed_at IS NULL"
+            " AND id <= ? ORDER BY id LIMIT 1)"
+            " RETURNING id, channel, user_id, platform_msg_id, body",
+            (iso(now), channel, user_id, up_to),
+        )
+        return _inbound(row) if row else None
 
     async def save_conversation(
         self, channel: str, user_id: str, state: str, data: dict[str, Any], now: datetime
@@ -322,7 +344,7 @@ class SqlWrites(_Reads):
 class SqlStore(_Reads):
     """Reads, the door to ``SqlWrites``, and the outbox operations of the worker."""
 
-    def __init__(self, db: Database, *, on_commit: Topics | None = None) -> None:
+    def __init__(self, db: SqlDatabase, *, on_commit: Topics | None = None) -> None:
         self.db = db
         self._on_commit = on_commit
 
@@ -364,15 +386,20 @@ class SqlStore(_Reads):
                 " WHERE processed_at IS NULL AND channel = ? AND user_id = ? ORDER BY id",
                 (channel, user_id),
             )
-        return [
-            (
-                int(r["id"]),
-                Inbound.from_json(
-                    r["channel"], r["user_id"], json.loads(r["body"]), r["platform_msg_id"]
-                ),
-            )
-            for r in rows
-        ]
+        return [_inbound(r) for r in rows]
+
+    async def stalled_inbound(
+        self, before: datetime, held_before: datetime
+    ) -> list[tuple[int, Inbound]]:
+        rows = await self._all(
+            "SELECT i.id, i.channel, i.user_id, i.platform_msg_id, i.body FROM inbound i"
+            " WHERE i.processed_at IS NULL AND i.received_at < ?"
+            " AND (i.received_at < ? OR NOT EXISTS"
+            "  (SELECT 1 FROM outbound o WHERE o.inbound_id = i.id))"
+            " ORDER BY i.id",
+            (iso(before), iso(held_before)),
+        )
+        return [_inbound(r) for r in rows]
 
     async def outbound_after(self, channel: str, user_id: str, after: int) -> list[StoredMessage]:
         rows = await self._all(
@@ -451,6 +478,45 @@ class SqlStore(_Reads):
             row = await tx.fetchone("SELECT value FROM service_secrets WHERE name = ?", (name,))
         assert row is not None
         return str(row["value"])
+
+    async def shared_token(self, name: str) -> tuple[str, datetime] | None:
+        """A platform access token every instance uses, and when it expires."""
+        row = await self._one(
+            "SELECT value, expires_at FROM service_secrets WHERE name = ?", (name,)
+        )
+        if row is None or not row["value"] or row["expires_at"] is None:
+            return None
+        return str(row["value"]), parse_iso(row["expires_at"])
+
+    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+        """Compare-and-set: True for the one instance that fetches the next token."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO service_secrets (name, value, created_at) VALUES (?, '', ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, iso(now)),
+            )
+            row = await tx.fetchone(
+                "UPDATE service_secrets SET refreshing_until = ?"
+                " WHERE name = ? AND (refreshing_until IS NULL OR refreshing_until < ?)"
+                " RETURNING name",
+                (iso(until), name, iso(now)),
+            )
+        return row is not None
+
+    async def store_token(self, name: str, value: str, expires_at: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE service_secrets SET value = ?, expires_at = ?, refreshing_until = NULL"
+                " WHERE name = ?",
+                (value, iso(expires_at), name),
+            )
+
+    async def release_token_refresh(self, name: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE service_secrets SET refreshing_until = NULL WHERE name = ?", (name,)
+            )
 
     async def set_reachable(
         self, destination: Destination, reachable: bool, now: datetime, reason: str = ""
@@ -615,6 +681,9 @@ class SqlStore(_Reads):
             return []
         t = iso(now)
         async with self.db.transaction() as tx:
+            # One lease at a time across instances: each sees the leases taken before,
+            # so a destination's entries never go out from two instances at once.
+            await serialize(tx, "outbox", "lease")
             rows = await tx.fetchall(
                 "SELECT o.id, o.channel, o.address, o.body, o.attempts, o.sending_at"
                 f" FROM outbound o WHERE o.state IN ({_marks(_WAITING)})"
@@ -692,6 +761,26 @@ class SqlStore(_Reads):
                 (*entry_ids, owner),
             )
 
+    async def outbox_lease_owners(self, now: datetime) -> list[str]:
+        rows = await self._all(
+            "SELECT DISTINCT lease_owner FROM outbound"
+            f" WHERE state IN ({_marks(_WAITING)}) AND lease_until >= ? ORDER BY lease_owner",
+            (*_WAITING, iso(now)),
+        )
+        return [str(r["lease_owner"]) for r in rows]
+
+    async def outbox_free_leases(self, owners: Sequence[str]) -> int:
+        if not owners:
+            return 0
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "UPDATE outbound SET lease_owner = NULL, lease_until = NULL"
+                f" WHERE lease_owner IN ({_marks(owners)}) AND state IN ({_marks(_WAITING)})"
+                " RETURNING id",
+                (*owners, *_WAITING),
+            )
+        return len(rows)
+
     async def outbox_records(self, destination: Destination | None = None) -> list[OutboxRecord]:
         """Every entry (of one destination), oldest first: for operators and tests."""
         if destination is None:
@@ -702,6 +791,13 @@ class SqlStore(_Reads):
                 (destination.channel, destination.address),
             )
         return [outbox_record(r) for r in rows]
+
+
+def _inbound(row: Row) -> tuple[int, Inbound]:
+    body = json.loads(row["body"])
+    return int(row["id"]), Inbound.from_json(
+        row["channel"], row["user_id"], body, row["platform_msg_id"]
+    )
 
 
 def _in(row: Row) -> StoredMessage:

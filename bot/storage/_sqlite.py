@@ -1,24 +1,65 @@
-"""An open SQLite database file: WAL, foreign keys, full durability.
+"""An open SQLite database file: WAL, foreign keys, full durability, group commit.
 
-aiosqlite runs every statement of a connection on one worker thread, so one
-connection is shared and an asyncio lock makes each ``transaction()`` block
-exclusive: two conversations never interleave statements in a transaction.
+One connection does all the work, and ``transaction()`` blocks take it one
+at a time (an asyncio lock). Each block runs in a savepoint of a SQL
+transaction shared with the blocks queued behind it: while one COMMIT is on
+its way to the disk, the blocks arriving meanwhile run one after another in
+the next transaction, and one COMMIT — one fsync — makes all of them durable.
+A block's ``async with`` ends only after that commit, so what a caller
+acknowledges afterwards survives a crash or a power loss (synchronous=FULL by
+default). A block that raises is rolled back alone, to its savepoint; when
+SQLite itself rolls back the whole transaction (a full disk), every block in
+it fails as if its own commit had.
+
+Statements inside a block run on the event loop's thread: they are short,
+indexed reads and writes, and handing each to a thread and back costs more
+than running it (and under load waits for the GIL). What may take long —
+BEGIN (another process may hold the write lock), COMMIT (the fsync) and reads
+outside a block (the console's scans) — runs on the database's own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
+from common.unavailable import StorageUnavailable
 
 from ._dialect import SQLITE, Dialect
+from ._errors import translated, unavailable_from
 from ._rows import Row
 
 __all__ = ["Database", "Row", "Transaction"]
+
+T = TypeVar("T")
+_BUSY_MS = 5000  # how long to wait for another process's write lock
+
+
+class _Batch:
+    """One SQL transaction and the blocks that ran in it, waiting for its COMMIT."""
+
+    def __init__(self) -> None:
+        self._done: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def settle(self, error: BaseException | None) -> None:
+        if not self._done.done():
+            self._done.set_result(error)
+
+    async def durable(self) -> None:
+        """Return once the COMMIT is on disk; raise what made it fail."""
+        error = await asyncio.shield(self._done)  # one caller's cancellation is not all's
+        if isinstance(error, StorageUnavailable):
+            raise StorageUnavailable(error.problem, error.detail) from error
+        if error is not None:
+            msg = f"the transaction was not committed: {error}"
+            raise RuntimeError(msg) from error
 
 
 class Database:
@@ -27,24 +68,45 @@ class Database:
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self._synchronous = synchronous
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        self._batch: _Batch | None = None  # the open SQL transaction, if any
+        self._flush = asyncio.Event()  # a block ended: its batch wants committing
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute(f"PRAGMA synchronous={self._synchronous}")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        self._conn = conn
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite {self.path.name}")
+        with translated():
+            self._conn = await self._blocking(self._connect)
+        self._committer = asyncio.create_task(self._commit_batches())
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        return conn
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        if self._conn is None:
+            return
+        async with self._lock:
+            await self._commit()  # what the last blocks wrote
+        if self._committer is not None:
+            self._committer.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._committer
+            self._committer = None
+        await self._blocking(self._conn.close)
+        self._conn = None
+        if self._thread is not None:
+            self._thread.shutdown()
+            self._thread = None
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -54,7 +116,7 @@ class Database:
         await self.close()
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             msg = f"database {self.path} is not open"
             raise RuntimeError(msg)
@@ -62,42 +124,134 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """Run a block of statements atomically; roll back on any exception."""
+        """Run a block of statements atomically; roll back on any exception.
+
+        The block ends once it is durable (committed with the blocks around it).
+        """
         async with self._lock:
-            await self.conn.execute(self.dialect.begin_write)
             try:
-                yield Transaction(self.conn, self.dialect)
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
+                batch = await self._begin()
+                with translated():
+                    self.conn.execute("SAVEPOINT block")
+                    try:
+                        yield Transaction(self.conn, self.dialect)
+                        self.conn.execute("RELEASE block")
+                    except BaseException as exc:
+                        self._undo_block(batch, exc)
+                        raise
+            finally:
+                self._flush.set()  # commit soon, whatever happened (never leave it open)
+        await batch.durable()
+
+    def _undo_block(self, batch: _Batch, exc: BaseException) -> None:
+        """Roll back one block; if SQLite rolled back everything, fail the whole batch."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK TO block")
+                self.conn.execute("RELEASE block")
+                return
+            except sqlite3.Error:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+        # The blocks that ran before this one in the batch are gone too.
+        self._batch = None
+        batch.settle(unavailable_from(exc) or exc)
+
+    async def _begin(self) -> _Batch:
+        if self._batch is None:
+            with translated():
+                if not self._begin_now():  # another process writes: wait on the thread
+                    await self._blocking(self.conn.execute, self.dialect.begin_write)
+            self._batch = _Batch()
+        return self._batch
+
+    def _begin_now(self) -> bool:
+        """BEGIN in place when the write lock is free (the usual case); False if taken.
+
+        In place, because every block queued behind this one waits for it, and a
+        trip to the thread and back waits for the loop's turn on a busy loop."""
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            self.conn.execute(self.dialect.begin_write)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
                 raise
-            else:
-                await self.conn.execute("COMMIT")
+            return False
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        return True
+
+    async def _commit_batches(self) -> None:
+        """Commit when blocks have ended: after the blocks already queued, which join in."""
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            async with self._lock:
+                await self._commit()
+
+    async def _commit(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            with translated():
+                await self._blocking(self.conn.execute, "COMMIT")
+        except Exception as exc:
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    await self._blocking(self.conn.execute, "ROLLBACK")
+            batch.settle(exc)
+        else:
+            batch.settle(None)
+
+    async def _blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """``work`` on the database's thread. A cancelled caller still waits for it to
+        end, so that the connection is never in two threads' hands."""
+        future = asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])
+            raise
+
+    async def _read(
+        self, read: Callable[[sqlite3.Cursor], T], sql: str, params: Sequence[Any]
+    ) -> T:
+        """A read outside any block, on the database's thread. It returns only what is
+        durable: when it ran inside an open batch, it waits for that batch's commit."""
+
+        def run() -> T:
+            return read(self.conn.execute(self.dialect.sql(sql), params))
+
+        async with self._lock:
+            batch = self._batch
+            with translated():
+                result = await self._blocking(run)
+        if batch is not None:
+            await batch.durable()
+        return result
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._lock, self.conn.execute(self.dialect.sql(sql), params) as cur:
-            return list(await cur.fetchall())
+        return await self._read(lambda cur: list(cur.fetchall()), sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._lock, self.conn.execute(self.dialect.sql(sql), params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        row: Row | None = await self._read(lambda cur: cur.fetchone(), sql, params)
+        return row
 
 
 class Transaction:
-    """Statements inside one ``Database.transaction()`` block."""
+    """Statements inside one ``Database.transaction()`` block (run in place: see above)."""
 
-    def __init__(self, conn: aiosqlite.Connection, dialect: Dialect) -> None:
+    def __init__(self, conn: sqlite3.Connection, dialect: Dialect) -> None:
         self._conn = conn
         self.dialect = dialect
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._conn.execute(self.dialect.sql(sql), params)
+        self._conn.execute(self.dialect.sql(sql), params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(self.dialect.sql(sql), params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        row: Row | None = self._conn.execute(self.dialect.sql(sql), params).fetchone()
+        return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._conn.execute(self.dialect.sql(sql), params) as cur:
-            return list(await cur.fetchall())
+        return list(self._conn.execute(self.dialect.sql(sql), params).fetchall())

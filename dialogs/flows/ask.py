@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.messages import Choice
+from common.metrics import FAQ_DECISIONS
 
 from .._flow import Turn
 from .._states import ASK_FEEDBACK, ASK_PICK, MENU
@@ -52,26 +53,38 @@ async def answer(turn: Turn, query: str) -> str | None:
         turn.data.get("home"),
         turn.now,
     )
+    turn.services.metrics.count(FAQ_DECISIONS, decision=decision)
     if decision == "answer" and best:
         turn.data["ask"]["score"] = best.score
         _show_answer(turn, best.entry.id)
         return ASK_FEEDBACK
+    if result.referral is not None:
+        # Outside the FAQ: say who handles this kind of matter, like a help desk would.
+        turn.say(result.referral.say)
     if decision == "suggest":
         shown = result.candidates[:3]
         turn.data["ask"]["candidates"] = [c.entry.id for c in shown]
         turn.data["ask"]["scores"] = {c.entry.id: c.score for c in shown}
         return ASK_PICK
-    await _no_match(turn, "no_match", best.entry.id if best else None, best.score if best else None)
+    await _no_match(
+        turn,
+        "no_match",
+        best.entry.id if best else None,
+        best.score if best else None,
+        referred=result.referral is not None,
+    )
     return None
 
 
-async def _no_match(turn: Turn, reason: str, best_id: str | None, score: float | None) -> None:
+async def _no_match(
+    turn: Turn, reason: str, best_id: str | None, score: float | None, *, referred: bool = False
+) -> None:
     query = turn.data.get("ask", {}).get("query", "")
     await turn.writes.log_faq_miss(
         turn.msg.channel, turn.msg.user_id, query, reason, best_id, score, turn.now
     )
     turn.say(
-        turn.t("ask.no_match"),
+        turn.t("ask.referred" if referred else "ask.no_match"),
         [
             Choice(turn.t("menu.report"), "menu:report"),
             Choice(turn.t("ask.rephrase"), "menu:ask"),

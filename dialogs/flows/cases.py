@@ -155,8 +155,8 @@ async def add_handle(turn: Turn) -> str | None:
     if not turn.text and not attachments:
         turn.say(turn.t("cases.add_hint"), _done(turn))
         return None
-    await turn.writes.add_case_message(
-        case.id, "resident", turn.text, attachments, turn.inbound_id, turn.now
+    await turn.services.cases.add_resident_message(
+        turn.writes, case, turn.text, attachments, turn.inbound_id, turn.now
     )
     turn.say(turn.t("cases.added", number=case.number), _done(turn))
     return None

@@ -6,6 +6,8 @@ gets: the precondition is asserted, never assumed.
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import EngineResident as Resident
 from .conftest import Harness
 
@@ -81,11 +83,38 @@ async def test_question_outside_the_faq_is_answered_honestly_and_logged(
     resident: Resident, harness: Harness
 ) -> None:
     await resident.start()
-    await resident.say("明天会下雨吗")
+    await resident.say("月球离地球有多远")
     assert "回答不了" in resident.text
     assert "反映问题/申请调解" in resident.labels
     misses = await harness.store.faq_misses()
-    assert [(m.query, m.reason) for m in misses] == [("明天会下雨吗", "no_match")]
+    assert [(m.query, m.reason) for m in misses] == [("月球离地球有多远", "no_match")]
+
+
+@pytest.mark.parametrize(
+    ("question", "where"),
+    [
+        ("我儿子被人骗去贩毒，现在关在看守所里，会判几年", "12348"),
+        ("这两天老是头疼，吃啥药好", "120"),
+        ("身份证丢了去哪补办，要带什么", "12345"),
+        ("明天会下雨吗", "天气预报"),
+        ("俺跟两个朋友合伙开了个小厂，想注册成公司，注册资本写多少合适，股份咋分", "12348"),
+        ("去年在外面打零工挣了四万多，个人所得税要自己去报吗，能退税不", "12366"),
+        ("你好呀，你是机器人还是真人", "民事直说"),
+    ],
+)
+async def test_question_outside_the_faq_is_sent_where_such_matters_are_handled(
+    resident: Resident, harness: Harness, question: str, where: str
+) -> None:
+    await resident.start()
+    await resident.say(question)
+    referral, offer = resident.replies
+    assert where in referral["text"]
+    assert "调解员" in offer["text"]
+    payloads = [c["payload"] for r in resident.replies for c in r["choices"]]
+    assert not any(p.startswith("faq:") for p in payloads)  # no unrelated entries offered
+    assert "反映问题/申请调解" in resident.labels
+    (miss,) = await harness.store.faq_misses()
+    assert miss.reason == "no_match"
 
 
 async def test_unhelpful_answer_is_logged_and_leads_to_a_mediator(

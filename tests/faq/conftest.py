@@ -193,7 +193,7 @@ def small_faq(make_faq: Callable[..., Path]) -> Path:
 @pytest.fixture
 def small_matcher(small_faq: Path) -> Matcher:
     data = load_faq(small_faq)
-    return Matcher(data.entries, data.synonyms, data.legal_words)
+    return Matcher.for_faq(data)
 
 
 @pytest.fixture(scope="session")

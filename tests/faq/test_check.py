@@ -326,3 +326,15 @@ def test_the_shipped_faq_passes_and_covers_every_labelled_topic() -> None:
 def test_the_extra_out_of_scope_set_is_all_null() -> None:
     # Questions a new topic came to cover moved to extra-inscope.jsonl with its id.
     assert labels("extra-oos.jsonl") == {None}
+
+
+def test_a_referral_to_an_unknown_topic_names_its_line(make_faq: Callable[..., Path]) -> None:
+    folder = make_faq()
+    (folder / "referrals.yaml").write_text(
+        "farming:\n  name: 农业生产\n  topics:\n    - '@天气'\n    - '@种地'\n  say: 问农技站。\n"
+        "medical:\n  name: 看病\n  say: 问医生。\n",
+        encoding="utf-8",
+    )
+    found = problems(folder)
+    assert any(p.startswith(f"{folder / 'referrals.yaml'}:5: ") and "@种地" in p for p in found)
+    assert any(":7: " in p and "missing topics" in p for p in found)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from faq import EvalCase, EvalFileError, Matcher, evaluate, read_cases
+from faq import EvalCase, EvalFileError, Matcher, evaluate, load_faq, read_cases
 
 # query, label, and what the small FAQ does with it (see test_matcher.py):
 CASES = [
@@ -95,3 +96,31 @@ def test_bad_lines_are_reported_with_their_line(tmp_path: Path) -> None:
         str(caught.value.problems[2])
         == f"{path}:4: 'expected' is missing (use null for out of scope)"
     )
+
+
+def test_out_of_scope_kinds_are_scored_by_the_referral_chosen(
+    make_faq: Callable[..., Path], tmp_path: Path
+) -> None:
+    folder = make_faq()
+    (folder / "referrals.yaml").write_text(
+        "farming:\n  name: 农业生产\n  topics: ['@天气']\n  say: 天气请看天气预报。\n",
+        encoding="utf-8",
+    )
+    matcher = Matcher.for_faq(load_faq(folder))
+    path = tmp_path / "oos.jsonl"
+    path.write_text(
+        '{"query": "明天下雨吗", "expected": null, "kind": "farming"}\n'
+        '{"query": "你好", "expected": null, "kind": "chat"}\n',
+        encoding="utf-8",
+    )
+    report = evaluate(matcher, read_cases(path))
+    assert report.overall.referral_accuracy == 0.5
+    assert report.referrals == {"farming": {"farming": 1}, "chat": {"-": 1}}
+
+
+def test_a_kind_on_an_in_scope_line_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"query": "狗", "expected": "dog-bite", "kind": "criminal"}\n', "utf-8")
+    with pytest.raises(EvalFileError) as caught:
+        read_cases(path)
+    assert "only for out-of-scope" in str(caught.value.problems[0])

@@ -1,6 +1,7 @@
 """Every storage adapter, for the contract suite: the same tests run against each.
 
-PostgreSQL will be one more entry in ``ADAPTERS``.
+PostgreSQL runs in the throwaway cluster of the test run (``postgres`` fixture),
+a new database for each test.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot.storage import Database, MemoryStore, SqlStore, migrate
+from bot.storage import MemoryStore, SqlDatabase, SqlStore, migrate, open_database
 
-ADAPTERS = ["memory", "sqlite"]
+from ..postgres import Cluster
+
+ADAPTERS = ["memory", "sqlite", "postgres"]
 
 # Opens the store of the fixture again, as a restarted process would.
 Reopen = Callable[[], Awaitable[Any]]
@@ -22,13 +25,17 @@ Reopen = Callable[[], Awaitable[Any]]
 @pytest.fixture(params=ADAPTERS)
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Reopen]:
     """A factory: each call gives the store as a new process would see it."""
-    opened: list[Database] = []
+    opened: list[SqlDatabase] = []
     memory = MemoryStore()
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    if request.param == "postgres":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        url = await cluster.fresh_database()
 
     async def reopen() -> Any:
         if request.param == "memory":
             return memory
-        db = Database(tmp_path / "store.db")
+        db = open_database(url)
         await db.open()
         await migrate(db)
         opened.append(db)

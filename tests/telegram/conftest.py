@@ -234,7 +234,7 @@ async def running(
             tg_settings, poll_timeout=5, retry_seconds=0.05, file_retry_seconds=0.05
         )
         service = await stack.enter_async_context(
-            run_service(tg_settings, clock, adapters=[WebChannel(), channel])
+            run_service(tg_settings, clock, adapters=[WebChannel(), channel, channel.forum])
         )
         fake.webhook_target = service.base_url + "/telegram/webhook"
         connected = "setWebhook" if webhook else "getUpdates"

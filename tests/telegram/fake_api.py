@@ -8,6 +8,11 @@ it answer a method with a 429 and ``retry_after``, a 403 for a resident who
 blocked the bot, a 5xx, or hold a method until released; ``down`` makes
 every method fail like an outage. ``deliver`` posts an update to the
 service's webhook as Telegram would, with the registered secret.
+
+Forum supergroups (``forum``) have topics the bot opens, renames, closes,
+reopens and deletes; a person can close or delete one by hand, and a post
+to it then fails as on Telegram ("message thread not found", TOPIC_CLOSED).
+``getChatMember`` answers from the group's member list.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class Sent:
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None
     edits: int = 0
+    thread_id: int | None = None  # the forum topic it was posted in
+    kind: str = "text"  # text | photo | document | voice | video
 
     @property
     def inline_buttons(self) -> list[dict[str, Any]]:
@@ -79,15 +86,35 @@ class Sent:
         message: dict[str, Any] = {
             "message_id": self.message_id,
             "date": DATE,
-            "chat": {"id": self.chat_id, "type": "private", "first_name": "居民"},
+            "chat": chat_json(self.chat_id),
             "from": BOT_USER,
             "text": self.text,
         }
+        if self.thread_id is not None:
+            message |= {"message_thread_id": self.thread_id, "is_topic_message": True}
         if self.entities:
             message["entities"] = self.entities
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
             message["reply_markup"] = self.reply_markup
         return message
+
+
+def chat_json(chat_id: int) -> dict[str, Any]:
+    """A chat as Telegram describes it: a resident's private chat, or a forum group."""
+    if chat_id < 0:
+        return {"id": chat_id, "type": "supergroup", "title": "综治中心调解群", "is_forum": True}
+    return {"id": chat_id, "type": "private", "first_name": "居民"}
+
+
+@dataclass
+class Topic:
+    """A topic of a forum group."""
+
+    thread_id: int
+    name: str
+    closed: bool = False
+    deleted: bool = False
+    renames: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +137,9 @@ class FakeBotApi:
     webhook: dict[str, Any] = field(default_factory=dict)
     webhook_target: str = ""  # where ``deliver`` posts (the service, behind "the proxy")
     base_url: str = ""
+    forums: dict[int, dict[int, Topic]] = field(default_factory=dict)  # group → its topics
+    members: dict[int, set[int]] = field(default_factory=dict)  # group → user ids in it
+    _next_thread: int = 100
     _script: dict[str, list[_Scripted]] = field(default_factory=lambda: defaultdict(list))
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _next_update: int = 5000
@@ -166,6 +196,28 @@ class FakeBotApi:
         """Until ``condition()`` holds, re-checked after every call the fake answers."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(condition)
+
+    def forum(self, chat_id: int, members: set[int]) -> None:
+        """A forum supergroup with these people in it (the bot is its admin)."""
+        self.forums[chat_id] = {}
+        self.members[chat_id] = set(members)
+
+    def topics(self, chat_id: int) -> list[Topic]:
+        return [t for t in self.forums.get(chat_id, {}).values() if not t.deleted]
+
+    def in_topic(self, chat_id: int, thread_id: int) -> list[Sent]:
+        return [m for m in self.sent if m.chat_id == chat_id and m.thread_id == thread_id]
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Someone deleted the topic by hand (its messages go with it)."""
+        self.forums[chat_id][thread_id].deleted = True
+        self.sent = [
+            m for m in self.sent if not (m.chat_id == chat_id and m.thread_id == thread_id)
+        ]
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Someone closed the topic by hand."""
+        self.forums[chat_id][thread_id].closed = True
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -274,6 +326,80 @@ class FakeBotApi:
             "allowed_updates": self.webhook.get("allowed_updates") or [],
         }
 
+    def _thread_error(self, call: Call) -> JSONResponse | None:
+        """Why a post to a forum topic fails, as Telegram says it; None when it can go."""
+        chat_id, thread = int(call.json("chat_id")), call.json("message_thread_id")
+        if thread is None or chat_id not in self.forums:
+            return None
+        topic = self.forums[chat_id].get(int(thread))
+        if topic is None or topic.deleted:
+            return _error(400, "Bad Request: message thread not found")
+        if topic.closed:
+            return _error(400, "Bad Request: TOPIC_CLOSED")
+        return None
+
+    def _topic_of(self, call: Call) -> Topic | JSONResponse:
+        chat_id = int(call.json("chat_id"))
+        if chat_id not in self.forums:
+            return _error(400, "Bad Request: the chat is not a forum")
+        topic = self.forums[chat_id].get(int(call.json("message_thread_id")))
+        if topic is None or topic.deleted:
+            return _error(400, "Bad Request: TOPIC_ID_INVALID")
+        return topic
+
+    def _api_createForumTopic(self, call: Call) -> Any:
+        chat_id = int(call.json("chat_id"))
+        if chat_id not in self.forums:
+            return _error(400, "Bad Request: the chat is not a forum")
+        name = call.params.get("name", "")
+        if not 1 <= len(name) <= 128:
+            return _error(400, "Bad Request: TOPIC_NAME_INVALID")
+        self._next_thread += 1
+        self.forums[chat_id][self._next_thread] = Topic(self._next_thread, name)
+        return {"message_thread_id": self._next_thread, "name": name, "icon_color": 7322096}
+
+    def _api_editForumTopic(self, call: Call) -> Any:
+        topic = self._topic_of(call)
+        if isinstance(topic, JSONResponse):
+            return topic
+        name = call.params.get("name", topic.name)
+        if name == topic.name:
+            return _error(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic.name = name
+        topic.renames.append(name)
+        return True
+
+    def _api_closeForumTopic(self, call: Call) -> Any:
+        topic = self._topic_of(call)
+        if isinstance(topic, JSONResponse):
+            return topic
+        topic.closed = True
+        return True
+
+    def _api_reopenForumTopic(self, call: Call) -> Any:
+        topic = self._topic_of(call)
+        if isinstance(topic, JSONResponse):
+            return topic
+        if not topic.closed:
+            return _error(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic.closed = False
+        return True
+
+    def _api_deleteForumTopic(self, call: Call) -> Any:
+        topic = self._topic_of(call)
+        if isinstance(topic, JSONResponse):
+            return topic
+        self.delete_topic(int(call.json("chat_id")), topic.thread_id)
+        return True
+
+    def _api_getChatMember(self, call: Call) -> Any:
+        chat_id, user_id = int(call.json("chat_id")), int(call.json("user_id"))
+        if chat_id not in self.members:
+            return _error(400, "Bad Request: chat not found")
+        status = "member" if user_id in self.members[chat_id] else "left"
+        user = {"id": user_id, "is_bot": False, "first_name": "某人"}
+        return {"status": status, "user": user}
+
     def _api_sendMessage(self, call: Call) -> Any:
         chat_id = int(call.json("chat_id"))
         if chat_id in self.blocked:
@@ -281,12 +407,17 @@ class FakeBotApi:
         text = call.params.get("text", "")
         if not text or len(text.encode("utf-16-le")) // 2 > 4096:
             return _error(400, "Bad Request: message text is empty or too long")
+        refused = self._thread_error(call)
+        if refused is not None:
+            return refused
+        thread = call.json("message_thread_id")
         message = Sent(
             self._next_message,
             chat_id,
             text,
             call.json("entities") or [],
             call.json("reply_markup"),
+            thread_id=None if thread is None else int(thread),
         )
         self._next_message += 1
         self.sent.append(message)
@@ -333,26 +464,49 @@ class FakeBotApi:
     def _api_sendDocument(self, call: Call) -> Any:
         return self._media_message(call, "document")
 
+    def _api_sendVoice(self, call: Call) -> Any:
+        return self._media_message(call, "voice")
+
+    def _api_sendVideo(self, call: Call) -> Any:
+        return self._media_message(call, "video")
+
     def _media_message(self, call: Call, kind: str) -> Any:
         chat_id = int(call.json("chat_id"))
         if chat_id in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
-        message = Sent(self._next_message, chat_id, call.params.get("caption", ""), [], None)
+        refused = self._thread_error(call)
+        if refused is not None:
+            return refused
+        thread = call.json("message_thread_id")
+        message = Sent(
+            self._next_message,
+            chat_id,
+            call.params.get("caption", ""),
+            [],
+            None,
+            thread_id=None if thread is None else int(thread),
+            kind=kind,
+        )
         self._next_message += 1
         self.sent.append(message)
         media: Any = {"file_id": f"sent-{message.message_id}", "file_unique_id": "s"}
         if kind == "photo":
             media = [{**media, "width": 1, "height": 1}]
+        elif kind in ("voice", "video"):
+            size = {"width": 1, "height": 1} if kind == "video" else {}
+            media = {**media, "duration": 1, **size}
         return {**self._message_json(message), kind: media}
 
     def _message_json(self, message: Sent) -> dict[str, Any]:
         body: dict[str, Any] = {
             "message_id": message.message_id,
             "date": DATE,
-            "chat": {"id": message.chat_id, "type": "private", "first_name": "居民"},
+            "chat": chat_json(message.chat_id),
             "from": BOT_USER,
             "text": message.text,
         }
+        if message.thread_id is not None:
+            body |= {"message_thread_id": message.thread_id, "is_topic_message": True}
         if message.entities:
             body["entities"] = message.entities
         if message.reply_markup and "inline_keyboard" in message.reply_markup:

@@ -37,6 +37,7 @@ class Receiver:
     fail_status: int = 500
     failures: int = 0
     hang_next: bool = False  # accept the next one, then never answer (the sender dies)
+    answer_after: float = 0.0  # seconds between taking a call and answering it (a slow system)
     hung: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -59,6 +60,8 @@ class Receiver:
             headers = {"Retry-After": "30"} if self.fail_status == 429 else {}
             return JSONResponse({"error": "busy"}, status_code=self.fail_status, headers=headers)
         self.received.append(Received(path, request.headers["X-Minshi-Delivery"], json.loads(raw)))
+        if self.answer_after:
+            await asyncio.sleep(self.answer_after)
         if self.hang_next:
             self.hang_next = False
             self.hung.set()
@@ -67,11 +70,13 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def run_receiver(secrets: dict[str, str]) -> AsyncIterator[Receiver]:
+async def run_receiver(secrets: dict[str, str], port: int = 0) -> AsyncIterator[Receiver]:
+    """A receiver on a free port, or on ``port`` (a system coming back where it was)."""
     receiver = Receiver(secrets)
     app = Starlette(routes=[Route("/hook/{name}", receiver.handle, methods=["POST"])])
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     receiver.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)

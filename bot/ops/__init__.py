@@ -1,0 +1,1 @@
+"""Running the service: logs, request ids, health, metrics, backup, export, retention."""

@@ -1,0 +1,96 @@
+"""Structured logs: one JSON object per line, the request id in it, numbers masked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.ops.logs import REQUEST_ID, JsonFormatter, RequestIdFilter
+from common.privacy import MaskingFilter
+
+from .conftest import ID_NUMBER, PHONE
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINSHI_")}
+    env |= {
+        "MINSHI_LOG_FORMAT": "json",
+        "MINSHI_DB": str(tmp_path / "logs.db"),
+        "MINSHI_ATTACHMENTS_DIR": str(tmp_path / "files"),
+    }
+    log_file = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+    with (
+        log_file.open("w") as log,
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env) as server,
+    ):
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert server.poll() is None, log_file.read_text()
+                    assert time.monotonic() < deadline, "minshi serve did not start"
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.05)
+                given = client.get(
+                    f"/chat?phone={PHONE}&id={ID_NUMBER}", headers={"X-Request-ID": "req-42"}
+                )
+                assert given.headers["X-Request-ID"] == "req-42"
+                made = client.get("/chat", headers={"X-Request-ID": "bad id; with spaces"})
+                new_id = made.headers["X-Request-ID"]
+                assert len(new_id) == 32 and " " not in new_id
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+
+    lines = [json.loads(line) for line in log_file.read_text().splitlines() if line]
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    (access,) = [line for line in lines if line.get("request_id") == "req-42"]
+    assert access["logger"] == "uvicorn.access"
+    assert "138****5678" in access["message"] and PHONE not in access["message"]
+    assert ID_NUMBER not in access["message"]
+    assert any(line.get("request_id") == new_id for line in lines)
+    assert any("schema version" in line["message"] for line in lines)  # start-up, no request
+
+
+def test_extra_fields_and_exceptions_are_masked_json() -> None:
+    record = logging.LogRecord(
+        "bot.test", logging.ERROR, __file__, 1, "resident %s wrote", (PHONE,), None
+    )
+    record.case = "MS261122-0001"
+    record.note = f"call {PHONE}"
+    try:
+        raise ValueError(f"bad phone {PHONE}")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    token = REQUEST_ID.set("abc")
+    try:
+        for f in (MaskingFilter(), RequestIdFilter()):
+            assert f.filter(record)
+    finally:
+        REQUEST_ID.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "resident 138****5678 wrote"
+    assert line["request_id"] == "abc" and line["case"] == "MS261122-0001"
+    assert line["note"] == "call 138****5678"
+    assert "ValueError: bad phone 138****5678" in line["exception"]
+    assert PHONE not in json.dumps(line)

@@ -1,0 +1,164 @@
+"""SQLite group commit: blocks that arrive together share one COMMIT (one fsync), and
+each ``transaction()`` ends only once its writes are on disk.
+
+"On disk" is checked as another process would: a separate connection to the same
+file, and a writer killed with SIGKILL right after it acknowledged its writes.
+The COMMITs are counted with SQLite's statement trace of the service's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _committed(path: Path) -> set[int]:
+    """The rows another process sees."""
+    with closing(sqlite3.connect(path)) as conn:
+        return {row[0] for row in conn.execute("SELECT n FROM notes")}
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database(tmp_path / "g.db") as opened:
+        async with opened.transaction() as tx:
+            await tx.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+        yield opened
+
+
+def _count_commits(db: Database) -> list[str]:
+    commits: list[str] = []
+    db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    return commits
+
+
+async def test_blocks_arriving_together_share_a_commit_and_each_ends_durable(
+    db: Database,
+) -> None:
+    commits = _count_commits(db)
+    seen_on_exit: dict[int, bool] = {}
+
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+        seen_on_exit[n] = n in _committed(db.path)
+
+    await asyncio.gather(*(write(n) for n in range(50)))
+    assert all(seen_on_exit.values()) and len(seen_on_exit) == 50
+    assert 1 <= len(commits) <= 3  # not one per block
+
+
+async def test_a_block_that_fails_is_rolled_back_alone(db: Database) -> None:
+    commits = _count_commits(db)
+
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+            if n == 3:
+                raise ValueError("a bug in this block")
+
+    results = await asyncio.gather(*(write(n) for n in range(6)), return_exceptions=True)
+    assert [type(r).__name__ for r in results] == ["NoneType"] * 3 + ["ValueError"] + [
+        "NoneType"
+    ] * 2
+    assert _committed(db.path) == {0, 1, 2, 4, 5}
+    assert len(commits) <= 2
+
+
+async def test_a_constraint_error_leaves_the_other_blocks_of_the_batch_intact(
+    db: Database,
+) -> None:
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+
+    results = await asyncio.gather(write(1), write(1), write(2), return_exceptions=True)
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert _committed(db.path) == {1, 2}
+
+
+async def test_a_read_outside_a_block_returns_only_what_is_durable(db: Database) -> None:
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (7)")
+
+    async def read() -> bool:
+        await asyncio.sleep(0)  # queued behind the writer, before its commit
+        row = await db.fetchone("SELECT COUNT(*) AS c FROM notes")
+        assert row is not None and row["c"] == 1
+        return 7 in _committed(db.path)  # what it saw is on disk when it returns
+
+    _, durable = await asyncio.gather(write(), read())
+    assert durable
+
+
+async def test_the_blocks_of_a_batch_become_visible_together(db: Database) -> None:
+    """Another process sees none of the blocks queued together until their COMMIT."""
+    visible: set[int] = set()
+
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+            visible.add(len(_committed(db.path)))
+
+    await asyncio.gather(*(write(n) for n in range(20)))
+    assert visible == {0}  # one commit for all twenty, not one after each
+    assert len(_committed(db.path)) == 20
+
+
+_WRITER = """
+import asyncio, sys
+from bot.storage import Database
+
+async def main():
+    async with Database(sys.argv[1]) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+        print("ready", flush=True)
+
+        async def write(first):
+            for n in range(first, first + 100_000, 100):
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+                print(n, flush=True)  # acknowledged: the caller may rely on it now
+
+        await asyncio.gather(*(write(first) for first in range(100)))
+
+asyncio.run(main())
+"""
+
+
+def test_what_was_acknowledged_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert writer.stdout is not None
+    acknowledged: set[int] = set()
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        while len(acknowledged) < 2_000:
+            line = writer.stdout.readline()
+            assert line, "the writer stopped before it was killed"
+            acknowledged.add(int(line))
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    with writer.stdout:
+        acknowledged |= {int(line) for line in writer.stdout.read().split()}
+    assert acknowledged <= _committed(path)

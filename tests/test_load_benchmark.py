@@ -1,0 +1,38 @@
+"""The load benchmark runs end to end: service, residents, mediator, kill -9, the check.
+
+A short run (a few seconds, low load): what it prints is not judged here — speed
+targets belong to the benchmark's own tables — only that it printed them and that
+everything acknowledged was found in the database after kill -9.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_short_load_run_prints_its_tables_and_verifies_the_database() -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, ROOT / "benchmarks" / "load.py", "--quick", "--duration", "1"),
+            *("--warm-up", "0.5", "--storage", "0.5", "--residents", "10", "--rate", "40"),
+            *("--mediator-rate", "20"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for heading in ("Capacity", "Latency at load", "Storage limit", "CPU", "Verification"):
+        assert f"### {heading}" in out, out
+    checks = [line for line in out.splitlines() if line.startswith("| ") and "| ok |" in line]
+    assert len(checks) == 5 and "FAILED" not in out, out
+    acknowledged = {line.split("|")[1].strip(): int(line.split("|")[2]) for line in checks}
+    assert acknowledged["messages stored exactly once"] > 0
+    assert acknowledged["submitted cases exist"] > 0  # residents got through a whole report
+    assert acknowledged["mediator replies stored once"] > 0
