@@ -350,7 +350,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
-        14,
+        11,
         "several instances: each resident's waiting messages, platform tokens shared",
         [
             # A resident's turn takes their oldest waiting message, whatever instance it
@@ -376,6 +376,11 @@ async def _exclusive(tx: SqlTransaction) -> None:
     """Two instances starting at once on one database never migrate together: the
     second waits here, then finds each version applied."""
     await serialize(tx, "minshi", "migrations")
+
+
+assert [v for v, _, _ in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), (
+    "migration versions must run 1, 2, 3, … without gaps: a later one would be skipped"
+)
 
 
 async def migrate(db: SqlDatabase) -> int:
