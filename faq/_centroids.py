@@ -56,22 +56,26 @@ class Centroids:
     """Entry centroids of TF-IDF character n-gram vectors; cosine similarity to a question."""
 
     def __init__(self, phrasings: Sequence[Sequence[str]]) -> None:
-        grams = [[_grams(p) for p in entry] for entry in phrasings]
+        # Two passes over the texts instead of keeping every phrasing's n-grams:
+        # at 100,000 entries those dictionaries alone would take gigabytes.
         df: dict[str, int] = {}
-        for entry in grams:
-            for counts in entry:
-                for g in counts:
+        documents = 0
+        for entry in phrasings:
+            for text in entry:
+                documents += 1
+                for g in _grams(text):
                     df[g] = df.get(g, 0) + 1
-        self.vocabulary = {g: i for i, g in enumerate(sorted(df))}
-        documents = sum(len(entry) for entry in grams)
+        ordered = sorted(df)
+        self.vocabulary = {g: i for i, g in enumerate(ordered)}
         self.idf = np.asarray(
-            [math.log((1 + documents) / (1 + df[g])) + 1.0 for g in sorted(df)], dtype=np.float32
+            [math.log((1 + documents) / (1 + df[g])) + 1.0 for g in ordered], dtype=np.float32
         )
+        del df, ordered
         indptr, indices, data = [0], [], []
-        for entry in grams:
+        for entry in phrasings:
             total: dict[int, float] = {}
-            for counts in entry:
-                ids, weights = self._vector(counts)
+            for text in entry:
+                ids, weights = self._vector(_grams(text))
                 for i, w in zip(ids.tolist(), weights.tolist(), strict=True):
                     total[i] = total.get(i, 0.0) + w
             ids = np.asarray(sorted(total), dtype=np.int32)

@@ -292,20 +292,20 @@ class Matcher:
         self._max_idf = math.log((n + 1) / 1.5) if n else 1.0
         self._specific = math.log((n + 1) / 3.5)  # the idf of a word in three entries
         self._phrasings: list[tuple[_Phrasing, ...]] = []
-        # word → (phrasing number, idf) pairs per entry: a fit adds up only the
-        # query's words instead of walking every word of every phrasing.
-        self._in_phrasings: list[dict[str, tuple[tuple[int, float], ...]]] = []
+        # word → the phrasings that have it (bit k: phrasing k), per entry: a fit
+        # adds up only the query's words instead of walking every phrasing's words.
+        self._in_phrasings: list[dict[str, int]] = []
         for phrasings in entry_phrasings:
             built = []
-            where: dict[str, list[tuple[int, float]]] = {}
+            where: dict[str, int] = {}
             for k, (text, tokens) in enumerate(phrasings):
                 unique = tuple(dict.fromkeys(t for t in tokens if not t.startswith(OFF_TOPIC_MARK)))
                 mass = sum(self._idf.get(t, 0.0) for t in unique)
                 built.append(_Phrasing(text, "".join(unique), unique, mass))
                 for t in unique:
-                    where.setdefault(t, []).append((k, self._idf.get(t, 0.0)))
+                    where[t] = where.get(t, 0) | (1 << k)
             self._phrasings.append(tuple(built))
-            self._in_phrasings.append({t: tuple(v) for t, v in where.items()})
+            self._in_phrasings.append(where)
 
         # BM25 over the entry's phrasings pooled (k1 = 1.2, b = 0.75): how
         # often an entry uses a word, not just whether it does.
@@ -507,8 +507,11 @@ class Matcher:
         contained = [0.0] * len(self._phrasings[i])
         in_phrasings = self._in_phrasings[i]
         for t in query:
-            for k, idf in in_phrasings.get(t, ()):
-                contained[k] += idf
+            mask = in_phrasings.get(t, 0)
+            while mask:
+                low = mask & -mask
+                contained[low.bit_length() - 1] += self._idf[t]
+                mask ^= low
         for k, p in enumerate(self._phrasings[i]):
             if not p.mass:
                 continue
