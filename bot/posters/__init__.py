@@ -1,7 +1,8 @@
 """What goes on the QR-code posters of a township, and writing them to files.
 
-Every village or community, and the township's own center, gets an A4
-poster for the notice board: the place and the center that takes its cases,
+Every village or community, the township's own center, and every county's
+or city's center gets an A4 poster for the notice board: the place and the
+center that takes its cases,
 a QR code opening the web chat with the place pre-filled (``/chat?loc=<region
 code>``, so a resident never has to pick the village), three steps in large
 characters and the 便民联系卡 numbers. Links use ``MINSHI_PUBLIC_URL``: a poster
@@ -110,30 +111,42 @@ def chat_link(base: str, region_code: str) -> str:
     return f"{base}/chat?loc={region_code}"
 
 
+def _printable_area(region: Region) -> bool:
+    """A township (its center and villages), or a county or city with a center of its own."""
+    # A province's center oversees and takes no cases: residents are not sent there.
+    return region.level == "township" or (
+        region.level in ("county", "city") and region.center is not None
+    )
+
+
 def townships(directory: CenterDirectory) -> list[Region]:
-    """Every township (乡镇、街道) in the centers file, in file order."""
-    return [r for r in directory.regions() if r.level == "township"]
+    """Every area with posters, in file order: each township (乡镇、街道), and each
+    county or city whose own center gets a poster too."""
+    return [r for r in directory.regions() if _printable_area(r)]
 
 
 def townships_under(directory: CenterDirectory, code: str) -> list[Region]:
-    """The townships at or below region ``code`` (a county's, a city's, or itself)."""
+    """The areas with posters at or below region ``code`` (a county's, a city's, or itself)."""
     region = directory.region(code)
     if region is None:
         return []
     if region.level == "township":
         return [region]
-    return [t for child in region.children for t in townships_under(directory, child)]
+    own = [region] if _printable_area(region) else []
+    return own + [t for child in region.children for t in townships_under(directory, child)]
 
 
 def township_posters(
     directory: CenterDirectory, code: str, base: str, deadlines: DeadlinePolicy
 ) -> TownshipPosters:
-    """The posters of township ``code``: its center's, then one per village."""
+    """The posters of township ``code``: its center's, then one per village. For a
+    county or city with a center of its own: that center's poster."""
     township = directory.region(code.strip())
-    if township is None or township.level != "township":
+    if township is None or not _printable_area(township):
         raise UnknownTownship(_unknown_township_message(directory, code.strip()))
     places = [township] if township.center is not None else []
-    places += [r for r in (directory.region(c) for c in township.children) if r is not None]
+    if township.level == "township":
+        places += [r for r in (directory.region(c) for c in township.children) if r is not None]
     posters = tuple(_poster(directory, r, base, deadlines) for r in places)
     return TownshipPosters(township, directory.full_name(township.code), posters)
 
@@ -161,13 +174,13 @@ def _poster(
 
 def _unknown_township_message(directory: CenterDirectory, code: str) -> str:
     region = directory.region(code)
-    all_townships = townships(directory)
+    all_townships = [t for t in townships(directory) if t.level == "township"]
     if region is not None and region.level == "village" and region.parent_code:
         near = [t for t in all_townships if t.code == region.parent_code]
         why = f"{code} 是村/社区（{region.name}），不是乡镇"
     elif region is not None:
-        near = townships_under(directory, region.code)
-        why = f"{code} 是{region.name}，不是乡镇"
+        near = [t for t in townships_under(directory, region.code) if t.level == "township"]
+        why = f"{code} 是{region.name}，不是乡镇，也没有自己的综治中心"
     else:
         # The townships whose codes share the longest start with what was typed.
         shared = max((_common_prefix(t.code, code) for t in all_townships), default=0)

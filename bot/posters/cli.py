@@ -20,7 +20,12 @@ def register(commands: Any) -> None:
             "MINSHI_PUBLIC_URL with the place filled in."
         ),
     )
-    posters.add_argument("--township", required=True, help="the township's region code (9 digits)")
+    posters.add_argument(
+        "--township",
+        required=True,
+        help="the township's region code (9 digits); a county's or city's code gives its "
+        "center's poster",
+    )
     posters.add_argument("--out", required=True, type=Path, help="folder to write the files to")
     posters.set_defaults(run=_run)
 

@@ -51,7 +51,9 @@ async def test_admin_downloads_a_township_pdf_and_each_poster(
     root = await people(poster_service, "root")
     page = await root.get("/console/posters")
     townships, _ = listed(page.text)
-    assert len(townships) == 21 and "621223206" in townships  # every township of the file
+    # every township of the file, and every county and city with a center of its own
+    assert len([t for t in townships if len(t) == 9]) == 21 and "621223206" in townships
+    assert "620702" in townships and "620100" in townships
     whole = await root.get("/console/posters/townships/620702103.pdf")
     assert whole.status_code == 200 and whole.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''620702103-%E6%B2%99" in whole.headers["content-disposition"]
@@ -76,7 +78,8 @@ async def test_center_admins_print_the_places_inside_their_area(
         assert (await shajing.get(path)).status_code == 404
     ganzhou = await people(poster_service, "ganzhou")
     townships, _ = listed((await ganzhou.get("/console/posters")).text)
-    assert townships == ["620702001", "620702103", OTHER_TOWNSHIP]  # 甘州区's townships
+    # 甘州区's own center, then its townships
+    assert townships == ["620702", "620702001", "620702103", OTHER_TOWNSHIP]
     siergou = await people(poster_service, "siergou")
     page = (await siergou.get("/console/posters")).text
     assert listed(page) == (["620702103"], [VILLAGE]) and "townships/620702103.pdf" not in page

@@ -85,7 +85,6 @@ def test_posters_refuse_to_point_nowhere() -> None:
     ("typed", "listed", "why"),
     [
         ("62070210", "620702103 张掖市甘州区沙井镇", "没有乡镇代码"),
-        ("620702", "620702107 张掖市甘州区党寨镇", "是甘州区，不是乡镇"),
         (VILLAGE, "620702103 张掖市甘州区沙井镇", "是村/社区（寺儿沟村）"),
         ("中川镇", "620422113 白银市会宁县中川镇", "没有乡镇代码"),
     ],
@@ -94,6 +93,14 @@ def test_an_unknown_township_lists_the_codes_meant(typed: str, listed: str, why:
     with pytest.raises(UnknownTownship) as caught:
         township_posters(directory(), typed, BASE, HOURS)
     assert listed in str(caught.value) and why in str(caught.value)
+
+
+def test_a_countys_own_center_gets_its_poster_too() -> None:
+    found = township_posters(directory(), "620702", BASE, HOURS)
+    [poster] = found.posters
+    assert (poster.title, poster.region_code) == ("甘州区综治中心", "620702")
+    assert poster.link == f"{BASE}/chat?loc=620702"
+    assert qr_texts(png(render_png(poster, find_font()))) == [poster.link]
 
 
 def test_a_missing_font_names_the_package_to_install(tmp_path: Path) -> None:
