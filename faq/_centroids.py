@@ -98,10 +98,11 @@ class Centroids:
         weights = tf * self.idf[ids]
         return ids, weights / (float(np.linalg.norm(weights)) or 1.0)
 
-    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The question's vector, its asking clauses counting ``QUESTION_WEIGHT`` times."""
+    def query(self, text: str, asking: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The question's vector, its asking clauses (``question_part``, unless the
+        caller has them already) counting ``QUESTION_WEIGHT`` times."""
         counts = _grams(text)
-        asking = question_part(text)
+        asking = question_part(text) if asking is None else asking
         if asking != text:
             for g, c in _grams(asking).items():
                 counts[g] = counts.get(g, 0.0) + (QUESTION_WEIGHT - 1.0) * c

@@ -366,7 +366,7 @@ class Matcher:
         referral = learned or self._referral(analysis)
         if not scored:
             return MatchResult(text, Decision.NONE, (), referral)
-        decision = self._decide(analysis, scored, docs)
+        decision = self._decide(analysis, scored, docs, referred=referral is not None)
         if decision is Decision.ANSWER:
             referral = None
         elif learned is not None:
@@ -397,9 +397,8 @@ class Matcher:
         docs = self._score(text, limit)[1]
         return self._candidates([s for s in docs if s.index not in self._referral_at][:limit])
 
-    def _asking_words(self, text: str) -> frozenset[str]:
+    def _asking_words(self, text: str, asking: str) -> frozenset[str]:
         """Words of the clauses that ask (a story's question), when the text also tells."""
-        asking = question_part(text)
         if asking == text or _ASKING_WEIGHT == 1.0:
             return frozenset()
         return frozenset(self.analyzer.analyze(asking).tokens)
@@ -416,7 +415,8 @@ class Matcher:
         tokens = list(dict.fromkeys(analysis.tokens))
         if not tokens or not self._docs:
             return analysis, []
-        asking = self._asking_words(text)
+        asking_text = question_part(text)
+        asking = self._asking_words(text, asking_text)
         weights = {
             t: self.weight(t)
             * (_PART_WEIGHT if t in analysis.parts else 1.0)
@@ -453,7 +453,7 @@ class Matcher:
         top |= self._referral_at.keys()  # always weighed: is this a matter handled elsewhere?
         best_bm25 = float(bm25.max()) or 1.0
         recalled = sorted(top)
-        similar = self._centroids.similarities(self._centroids.query(text), recalled)
+        similar = self._centroids.similarities(self._centroids.query(text, asking_text), recalled)
         best_similar = float(similar.max()) or 1.0
         similarity = dict(zip(recalled, similar.tolist(), strict=True))
         # Coverage, BM25 and similarity are known for every recalled entry; only
@@ -607,7 +607,14 @@ class Matcher:
             and not analysis.off_topic
         )
 
-    def _decide(self, analysis: Analysis, scored: list[_Scored], docs: list[_Scored]) -> Decision:
+    def _decide(
+        self,
+        analysis: Analysis,
+        scored: list[_Scored],
+        docs: list[_Scored],
+        *,
+        referred: bool,
+    ) -> Decision:
         """``scored``: the entries, best first; ``docs``: the same with the referral kinds."""
         th = self.thresholds
         if self._plainly_asked(analysis, scored, docs) or (
@@ -620,7 +627,7 @@ class Matcher:
             and best.evidence >= th.terse_evidence * self._max_idf
         )
         # Words of a matter handled elsewhere (判刑, 补办) ask for more certainty.
-        scope = th.scope_referred if self._referral(analysis) else th.scope
+        scope = th.scope_referred if referred else th.scope
         if self.scope_confidence(analysis, scored, docs) >= scope or (
             terse and not analysis.off_topic
         ):
