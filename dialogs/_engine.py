@@ -24,7 +24,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from common.messages import Inbound, Outbound
@@ -107,9 +107,12 @@ class Engine:
         key = (msg.channel, msg.user_id)
         async with self._conversation_lock(key):
             now = self.services.clock()
-            async with self.store.transaction() as w:
-                inbound_id = await w.record_inbound(msg, now)
-            if inbound_id is None:
+            try:
+                async with self.store.transaction() as w:
+                    first = await self._arrive(w, msg, now, inline=inline)
+            except _TurnFailed as failed:  # rolled back, message included: store it alone
+                first = await self._after_failure(msg, now, failed.inbound_id, inline=inline)
+            if first.duplicate:
                 log.info("duplicate %s message %s dropped", msg.channel, msg.platform_msg_id)
                 if key in self.cut_short:  # sent again after an outage: finish it now
                     await self._finish_cut_short(key)
@@ -117,16 +120,61 @@ class Engine:
                     msg.channel, msg.user_id, msg.platform_msg_id or ""
                 )
             self.services.metrics.count(MESSAGES_IN, channel=msg.channel)
-            reply = _Replier(Destination(*key), inbound_id, now, inline)
-            if self.flood.arrive(key):
-                async with self.store.transaction() as w:
-                    return await reply(w, [Outbound(self.services.texts("flood"))])
+            if first.done:
+                return first.sent
+            assert first.inbound_id is not None
             if key in self.flood.held:  # messages held back before: their turn comes first
                 for earlier_id, earlier in await self.store.unprocessed_inbound(*key):
-                    if earlier_id < inbound_id:
+                    if earlier_id < first.inbound_id:
                         await self._process(earlier_id, earlier, inline=False)
                 self.flood.held.discard(key)
-            return await self._process(inbound_id, msg, inline=inline)
+            return first.sent + await self._process(first.inbound_id, msg, inline=inline)
+
+    async def _arrive(
+        self, w: TurnWrites, msg: Inbound, now: datetime, *, inline: bool
+    ) -> _Arrival:
+        """Store the message and, in the same transaction, usually its whole turn: one
+        commit a message. A resident held back for sending too fast, or whose earlier
+        message waits (it reached another instance at the same moment), gets the turn in
+        later transactions."""
+        key = (msg.channel, msg.user_id)
+        inbound_id = await w.record_inbound(msg, now)
+        if inbound_id is None:
+            return _Arrival(None, duplicate=True)
+        if self.flood.arrive(key):
+            reply = _Replier(Destination(*key), inbound_id, now, inline)
+            return _Arrival(inbound_id, await reply(w, [Outbound(self.services.texts("flood"))]))
+        if key in self.flood.held or not await w.turn_is_free(*key):
+            # Stored on its own: the turn waits (for slower messages, or for the
+            # instance that holds it) in a transaction of its own.
+            return _Arrival(inbound_id, done=False)
+        try:
+            taken_id, sent = await self._turn(w, inbound_id, msg, now, inline=inline)
+        except StorageUnavailable:
+            raise  # nothing stored: the adapter asks the resident to send it again
+        except Exception as exc:
+            raise _TurnFailed(inbound_id) from exc
+        return _Arrival(inbound_id, sent, done=taken_id == inbound_id)
+
+    async def _after_failure(
+        self, msg: Inbound, now: datetime, inbound_id: int, *, inline: bool
+    ) -> _Arrival:
+        """A turn that raised: the message is stored, marked processed, and the resident
+        learns something went wrong (the cause is logged with the message masked)."""
+        log.exception(
+            "failed to process %s message %s from %s: %s",
+            msg.channel,
+            inbound_id,
+            msg.user_id,
+            mask_sensitive(msg.text[:200]),
+        )
+        async with self.store.transaction() as w:
+            stored_id = await w.record_inbound(msg, now)
+            if stored_id is None:  # stored meanwhile by a resend on another instance
+                return _Arrival(None, duplicate=True)
+            await w.take_inbound(stored_id, now)
+            reply = _Replier(Destination(msg.channel, msg.user_id), stored_id, now, inline)
+            return _Arrival(stored_id, await reply(w, [Outbound(self.services.texts("error"))]))
 
     async def catch_up(self, *, everyone: bool = False) -> int:
         """Process stored messages that were not processed, in stored order per
@@ -182,28 +230,12 @@ class Engine:
     async def _next_turn(
         self, up_to: int, msg: Inbound, *, inline: bool
     ) -> tuple[int | None, list[Sent]]:
-        """One turn: the resident's oldest waiting message up to ``up_to``, processed;
-        its id and replies, or None when no message is waiting."""
+        """One turn in a transaction of its own (see ``_turn``)."""
         now = self.services.clock()
         destination = Destination(msg.channel, msg.user_id)
-        inbound_id = up_to
         try:
             async with self.store.transaction() as w:
-                taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
-                if taken is None:
-                    return None, []
-                inbound_id = taken[0]
-                if inbound_id != up_to:
-                    msg = taken[1]
-                loaded = await w.conversation(msg.channel, msg.user_id)
-                state, data = loaded if loaded else (MENU, {})
-                turn = Turn(msg, inbound_id, state, data, w, self.services, now)
-                await self._run(turn, first_contact=loaded is None)
-                self._remember_choices(turn)
-                resume.touch(turn.data, now)
-                await w.save_conversation(msg.channel, msg.user_id, turn.state, turn.data, now)
-                reply = _Replier(destination, inbound_id, now, inline)
-                return inbound_id, await reply(w, turn.replies)
+                return await self._turn(w, up_to, msg, now, inline=inline)
         except StorageUnavailable:
             # Not the resident's fault nor a bug: the message stays stored, unprocessed.
             self.cut_short.add((msg.channel, msg.user_id))
@@ -212,15 +244,36 @@ class Engine:
             log.exception(
                 "failed to process %s message %s from %s: %s",
                 msg.channel,
-                inbound_id,
+                up_to,
                 msg.user_id,
                 mask_sensitive(msg.text[:200]),
             )
             # The message stays stored; the resident learns something went wrong.
-            reply = _Replier(destination, inbound_id, now, inline)
+            reply = _Replier(destination, up_to, now, inline)
             async with self.store.transaction() as w:
-                await w.take_inbound(inbound_id, now)
-                return inbound_id, await reply(w, [Outbound(self.services.texts("error"))])
+                await w.take_inbound(up_to, now)
+                return up_to, await reply(w, [Outbound(self.services.texts("error"))])
+
+    async def _turn(
+        self, w: TurnWrites, up_to: int, msg: Inbound, now: datetime, *, inline: bool
+    ) -> tuple[int | None, list[Sent]]:
+        """The resident's oldest waiting message up to ``up_to``, processed: its id and
+        replies, or None when no message is waiting."""
+        taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
+        if taken is None:
+            return None, []
+        inbound_id = taken[0]
+        if inbound_id != up_to:
+            msg = taken[1]
+        loaded = await w.conversation(msg.channel, msg.user_id)
+        state, data = loaded if loaded else (MENU, {})
+        turn = Turn(msg, inbound_id, state, data, w, self.services, now)
+        await self._run(turn, first_contact=loaded is None)
+        self._remember_choices(turn)
+        resume.touch(turn.data, now)
+        await w.save_conversation(msg.channel, msg.user_id, turn.state, turn.data, now)
+        reply = _Replier(Destination(msg.channel, msg.user_id), inbound_id, now, inline)
+        return inbound_id, await reply(w, turn.replies)
 
     def _remember_choices(self, turn: Turn) -> None:
         """Typed numbers and labels refer to the choices of the latest reply only."""
@@ -347,6 +400,24 @@ class Engine:
             await self._goto(turn, await menu.open_menu_item(turn, f"menu:{command}"))
         else:
             await self._goto(turn, await STEPS[turn.state].handle(turn))
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """What storing a message did: its id, the replies so far, whether its turn is done."""
+
+    inbound_id: int | None
+    sent: list[Sent] = field(default_factory=list)
+    done: bool = True
+    duplicate: bool = False
+
+
+class _TurnFailed(Exception):
+    """A turn raised inside the transaction that stored its message."""
+
+    def __init__(self, inbound_id: int) -> None:
+        super().__init__(inbound_id)
+        self.inbound_id = inbound_id
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ class TurnWrites(CaseWrites, Protocol):
         """Mark a message processed; False when it already was (processed elsewhere)."""
         ...
 
+    async def turn_is_free(self, channel: str, user_id: str) -> bool:
+        """Hold the resident's turn for this transaction if no other transaction holds it
+        (one on another instance); False, without waiting, if one does."""
+        ...
+
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
     ) -> tuple[int, Inbound] | None:

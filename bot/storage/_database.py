@@ -60,6 +60,14 @@ async def serialize(tx: SqlTransaction, *name: str) -> None:
         await tx.execute(tx.dialect.xact_lock, (lock_key(*name),))
 
 
+async def serialize_now(tx: SqlTransaction, *name: str) -> bool:
+    """``serialize`` if no other transaction holds ``name``; False (and no lock) if one does."""
+    if not tx.dialect.try_xact_lock:
+        return True
+    row = await tx.fetchone(tx.dialect.try_xact_lock, (lock_key(*name),))
+    return bool(row and row["got"])
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///path`` URL (relative, or absolute with four slashes
     as in ``sqlite:////srv/minshi.db``); None for any other scheme."""

@@ -36,6 +36,8 @@ class Dialect:
     # one transaction at a time does the same work across processes. Empty when
     # every write transaction already excludes the others (SQLite).
     xact_lock: str = ""
+    # The same lock without waiting: one row, ``got``, true when it was free.
+    try_xact_lock: str = ""
     # DDL words of the migrations → this dialect's (whole words, in order).
     ddl_types: tuple[tuple[str, str], ...] = field(default=())
     # After rows were copied in with their ids: ``{table}``'s next id follows the highest.
@@ -80,6 +82,7 @@ POSTGRES = Dialect(
     for_update=" FOR UPDATE SKIP LOCKED",
     numbered_params=True,
     xact_lock="SELECT pg_advisory_xact_lock(?)",
+    try_xact_lock="SELECT pg_try_advisory_xact_lock(?) AS got",
     ddl_types=(("TEXT", 'TEXT COLLATE "C"'), ("REAL", "DOUBLE PRECISION")),
     restart_serial="SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
     " COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",

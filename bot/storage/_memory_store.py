@@ -163,6 +163,9 @@ class MemoryWrites(_Reads):
         row.processed_at = now
         return True
 
+    async def turn_is_free(self, channel: str, user_id: str) -> bool:
+        return True  # the store's lock is held by this transaction alone
+
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
     ) -> tuple[int, Inbound] | None:

@@ -30,7 +30,7 @@ from handoff import (
     center_topic,
 )
 
-from ._database import SqlDatabase, SqlTransaction, serialize
+from ._database import SqlDatabase, SqlTransaction, serialize, serialize_now
 from ._rows import Row, columns, decoder, encode, iso, parse_iso
 
 __all__ = ["SqlStore", "SqlWrites"]
@@ -152,6 +152,9 @@ class SqlWrites(_Reads):
             (iso(now), inbound_id),
         )
         return row is not None
+
+    async def turn_is_free(self, channel: str, user_id: str) -> bool:
+        return await serialize_now(self._tx, "resident", channel, user_id)
 
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
