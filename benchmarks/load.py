@@ -345,6 +345,7 @@ class Load:
         self.record = Record()
         self.killed = False
         self.residents = 0
+        self.sent_at: dict[int, list[float]] = {}  # the open loop's messages per resident
 
     def resident(self) -> Resident:
         self.residents += 1
@@ -399,17 +400,19 @@ class Load:
         return tally
 
     async def open_loop(
-        self, rate: float, seconds: float, residents: int, in_flight: int
+        self, rate: float, seconds: float, ready: list[Resident], in_flight: int
     ) -> tuple[Tally, float]:
-        """A message due every 1/rate s, from whichever resident is not waiting for a reply.
+        """A message due every 1/rate s, from a resident picked at random among the
+        ``ready`` ones, those not waiting for a reply (the list goes on to the next
+        call). Picked in turn, residents who started together would stay in step and
+        all ask their legal question in the same fifth of a second, again and again.
 
         Returns the tally and the highest number of messages one resident sent
-        within a minute (to show the flood limit was never reached).
+        within a minute, over every call (to show the flood limit was never reached).
         """
         tally = Tally()
-        ready: deque[Resident] = deque(self.resident() for _ in range(residents))
         free = asyncio.Semaphore(in_flight)
-        sent_at: dict[int, list[float]] = {}
+        sent_at = self.sent_at
         tasks: set[asyncio.Task[None]] = set()
 
         async def deliver(resident: Resident, due: float) -> None:
@@ -432,7 +435,9 @@ class Load:
                 free.release()
                 await asyncio.sleep(0.001)
                 await free.acquire()
-            task = asyncio.create_task(deliver(ready.popleft(), due))
+            pick = self.rng.randrange(len(ready))
+            ready[pick], ready[-1] = ready[-1], ready[pick]
+            task = asyncio.create_task(deliver(ready.pop(), due))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks and not self.killed:
@@ -957,9 +962,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             results["capacity"] = await load.capacity(args.residents, args.duration)
         results["capacity_usage"] = usage
 
-        # Latency at load: at the end kill -9 while messages are in flight.
+        # Latency at load, after a ramp at the same rate that is not counted: residents
+        # who all start at once would ask their questions in the same fifth of a second.
+        # At the end kill -9 while messages are in flight.
+        ready = [load.resident() for _ in range(args.residents)]
+        await load.open_loop(args.rate, args.warm_up, ready, args.in_flight)
         loop_task = asyncio.create_task(
-            load.open_loop(args.rate, args.duration, args.residents, args.in_flight)
+            load.open_loop(args.rate, args.duration, ready, args.in_flight)
         )
         with _measured(service) as usage:
             results["latency"], results["per_minute"] = await loop_task

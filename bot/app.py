@@ -201,6 +201,8 @@ def create_app(
                 # process: the collector need not scan them again (a full collection
                 # of them blocks every request for a fifth of a second).
                 gc.freeze()
+                if rt.warm_up is not None:  # the place index, when its thread is done
+                    rt.warm_up.add_done_callback(lambda _: gc.freeze())
             readiness = Readiness(ready=True)
             try:
                 yield {"runtime": rt, "delivery": worker, "jobs": runners, "readiness": readiness}

@@ -52,6 +52,7 @@ class Runtime:
     engine: Engine
     accounts: AccountStore  # mediator console: accounts, sessions, login attempts
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # /metrics
+    warm_up: asyncio.Future[None] | None = None  # the place-search index, built in a thread
 
     async def push(self, destination: Destination, message: Outbound) -> int:
         """Queue a message that answers no request (the delivery worker sends it)."""
@@ -132,6 +133,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
                 engine,
                 SqlAccounts(db),
                 metrics,
+                warm_up,
             )
         finally:
             await warm_up
