@@ -333,10 +333,12 @@ class Matcher:
         self._words = [{t: v for t, v in s.items() if not t.startswith(_CHAR)} for s in strengths]
         texts = [e.phrasings for e in self._docs]
         if self._cache_analyses:
-            # Built from the same texts as the analyses, so cached under a digest of
-            # them and of the model's code.
-            code = hashlib.sha256((Path(__file__).parent / "_centroids.py").read_bytes())
-            name = f"centroids-{self._digest}-{code.hexdigest()[:12]}.pickle"
+            # Cached under a digest of the analyses', of the documents' phrasings in
+            # their order (a row of the model is a document: a variant moved to another
+            # entry changes the model, not the set of texts) and of the model's code.
+            key = hashlib.sha256(repr(texts).encode())
+            key.update((Path(__file__).parent / "_centroids.py").read_bytes())
+            name = f"centroids-{self._digest}-{key.hexdigest()[:12]}.pickle"
             self._centroids = cached(name, lambda: Centroids(texts), replaces="centroids-")
         else:
             self._centroids = Centroids(texts)

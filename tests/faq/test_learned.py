@@ -77,3 +77,21 @@ def test_referral_examples_are_learned_like_variants(make_faq: Callable[..., Pat
     result = matcher.match("玉米叶子上长了黄斑，该打什么药")
     assert result.referral is not None and result.referral.kind == "farming"
     assert result.decision == "none"  # no entry merely sharing a word is offered
+
+
+def test_a_variant_moved_to_another_entry_is_learned_there(small_faq: Path) -> None:
+    Matcher.for_faq(load_faq(small_faq), cache_analyses=True)  # caches the models
+    story = "村口那户人家的狗天天追着人咬，俺娃的工钱不够打针的"
+    faq = small_faq / "small.yaml"
+    text = faq.read_text(encoding="utf-8")
+    # The same texts, one variant moved: the cached model must not be reused.
+    moved = text.replace("    - 狗咬了人谁来赔\n", "").replace(
+        "    - 老板不给工钱\n", "    - 老板不给工钱\n    - 狗咬了人谁来赔\n"
+    )
+    assert moved != text
+    faq.write_text(moved, encoding="utf-8")
+    cached = Matcher.for_faq(load_faq(small_faq), cache_analyses=True)
+    fresh = Matcher.for_faq(load_faq(small_faq))
+    assert [(c.entry.id, c.score) for c in cached.rank(story, 3)] == [
+        (c.entry.id, c.score) for c in fresh.rank(story, 3)
+    ]
