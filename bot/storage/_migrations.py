@@ -363,6 +363,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE service_secrets ADD COLUMN refreshing_until TEXT",
         ],
     ),
+    (
+        12,
+        "messages waiting for their turn found by the partial index alone",
+        [
+            # Every message was indexed by processed_at, twice written per message, to
+            # find the few not processed yet: inbound_waiting holds exactly those.
+            "DROP INDEX inbound_unprocessed",
+        ],
+    ),
 ]
 
 

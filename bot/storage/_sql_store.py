@@ -380,8 +380,9 @@ class SqlStore(_Reads):
     ) -> list[tuple[int, Inbound]]:
         if channel is None or user_id is None:
             rows = await self._all(
+                # ``+id``: sorted after reading the waiting ones, not all in id order.
                 "SELECT id, channel, user_id, platform_msg_id, body FROM inbound"
-                " WHERE processed_at IS NULL ORDER BY id"
+                " WHERE processed_at IS NULL ORDER BY +id"
             )
         else:
             rows = await self._all(
@@ -399,7 +400,7 @@ class SqlStore(_Reads):
             " WHERE i.processed_at IS NULL AND i.received_at < ?"
             " AND (i.received_at < ? OR NOT EXISTS"
             "  (SELECT 1 FROM outbound o WHERE o.inbound_id = i.id))"
-            " ORDER BY i.id",
+            " ORDER BY +i.id",  # as in unprocessed_inbound
             (iso(before), iso(held_before)),
         )
         return [_inbound(r) for r in rows]

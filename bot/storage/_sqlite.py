@@ -89,6 +89,10 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Each block is a savepoint: SQLite keeps a copy of every page it changes, for
+        # rolling the block back alone. In memory instead of a temporary file it costs
+        # a third of an insert. Never needed after a crash (the WAL is what survives).
+        conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         return conn
 
