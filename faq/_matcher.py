@@ -336,9 +336,9 @@ class Matcher:
             # Cached under a digest of the analyses', of the documents' phrasings in
             # their order (a row of the model is a document: a variant moved to another
             # entry changes the model, not the set of texts) and of the model's code.
-            key = hashlib.sha256(repr(texts).encode())
-            key.update((Path(__file__).parent / "_centroids.py").read_bytes())
-            name = f"centroids-{self._digest}-{key.hexdigest()[:12]}.pickle"
+            model = hashlib.sha256(repr(texts).encode())
+            model.update((Path(__file__).parent / "_centroids.py").read_bytes())
+            name = f"centroids-{self._digest}-{model.hexdigest()[:12]}.pickle"
             self._centroids = cached(name, lambda: Centroids(texts), replaces="centroids-")
         else:
             self._centroids = Centroids(texts)
