@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from common import jsontext
 from common.messages import Attachment, Inbound, Location
 from common.outbox import Delivered, DeliveryResult, Destination, OutboxEntry
 from dialogs import Sent, StoredMessage
@@ -177,9 +178,14 @@ def _save(path: Path, data: bytes) -> None:
 
 def _json_body(raw: bytes) -> Any:
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
-        raise HTTPException(400, "body is not valid JSON") from exc
+        body = jsontext.loads(raw)
+    except ValueError:
+        # The standard library also reads JSON that escapes a lone surrogate, which
+        # orjson refuses: _require_utf8 then says what is wrong with it.
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[…" too deep
+            raise HTTPException(400, "body is not valid JSON") from exc
     _require_utf8(body)
     return body
 
@@ -328,6 +334,13 @@ def _tapped_label(payload: str, bot_bodies: list[dict[str, Any]]) -> str:
 # -- the channel --------------------------------------------------------------
 
 
+class _Json(JSONResponse):
+    """The replies to a message, encoded in C (see common.jsontext)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsontext.dumps_bytes(content)
+
+
 def _sent_json(sent: Sent) -> dict[str, Any]:
     return {"id": sent.id, **sent.message.to_json()}
 
@@ -385,7 +398,7 @@ class WebChannel(ChannelAdapter):
         return user_for_token(token)
 
     async def create_session(self, request: Request) -> Response:
-        return JSONResponse({"token": self.signer.issue()}, status_code=201)
+        return _Json({"token": self.signer.issue()}, status_code=201)
 
     async def upload_photo(self, request: Request) -> Response:
         return await self._upload(request, _PHOTO)
@@ -409,7 +422,7 @@ class WebChannel(ChannelAdapter):
         rt = runtime_of(request)
         await asyncio.to_thread(_save, rt.settings.attachments_dir / ref, data)
         await rt.store.record_upload(self.name, user_id, ref, upload.kind, len(data), rt.clock())
-        return JSONResponse({"ref": ref}, status_code=201)
+        return _Json({"ref": ref}, status_code=201)
 
     async def send_message(self, request: Request) -> Response:
         user_id = self._user(request)
@@ -421,12 +434,12 @@ class WebChannel(ChannelAdapter):
                 upload = _UPLOADS[attachment.kind]
                 raise HTTPException(400, f"'{upload.kind}' was not uploaded by you: {upload.path}")
         replies = await rt.engine.handle(msg)
-        return JSONResponse({"replies": [_sent_json(s) for s in replies]})
+        return _Json({"replies": [_sent_json(s) for s in replies]})
 
     async def history(self, request: Request) -> Response:
         user_id = self._user(request)
         stored = await runtime_of(request).store.transcript(self.name, user_id)
-        return JSONResponse({"messages": _history(stored)})
+        return _Json({"messages": _history(stored)})
 
     async def events(self, request: Request) -> Response:
         user_id = self._user(request, allow_query=True)
@@ -441,7 +454,7 @@ class WebChannel(ChannelAdapter):
                 while True:
                     for m in await rt.store.outbound_after(self.name, user_id, after):
                         after = m.id
-                        data = json.dumps({"id": m.id, **m.body}, ensure_ascii=False)
+                        data = jsontext.dumps({"id": m.id, **m.body})
                         yield f"id: {m.id}\nevent: message\ndata: {data}\n\n"
                     if not await wake.wait(_HEARTBEAT_SECONDS):
                         yield ": keep-alive\n\n"

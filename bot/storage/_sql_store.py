@@ -9,13 +9,13 @@ and the delivery worker wake up.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from common import jsontext
 from common.delivery import OUTBOX_TOPIC
 from common.messages import Inbound, Outbound
 from common.outbox import Destination, FileToFetch, OutboxEntry, OutboxRecord, OutboxState
@@ -49,7 +49,7 @@ Topics = Callable[[set[str]], None]
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return jsontext.dumps(value)
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -70,7 +70,7 @@ class _Reads:
             "SELECT state, data FROM conversations WHERE channel = ? AND user_id = ?",
             (channel, user_id),
         )
-        return (row["state"], json.loads(row["data"])) if row else None
+        return (row["state"], jsontext.loads(row["data"])) if row else None
 
     async def cases_for_resident(self, channel: str, user_id: str) -> list[Case]:
         rows = await self._all(
@@ -97,7 +97,7 @@ class _Reads:
                 case_id=int(r["case_id"]),
                 author=r["author"],
                 body=r["body"],
-                attachments=json.loads(r["attachments"]),
+                attachments=jsontext.loads(r["attachments"]),
                 at=parse_iso(r["created_at"]),
                 kind=r["kind"],
                 author_name=r["author_name"],
@@ -373,7 +373,7 @@ class SqlStore(_Reads):
             " WHERE i.channel = ? AND i.user_id = ? AND i.platform_msg_id = ? ORDER BY o.id",
             (channel, user_id, platform_msg_id),
         )
-        return [Sent(int(r["id"]), Outbound.from_json(json.loads(r["body"]))) for r in rows]
+        return [Sent(int(r["id"]), Outbound.from_json(jsontext.loads(r["body"]))) for r in rows]
 
     async def unprocessed_inbound(
         self, channel: str | None = None, user_id: str | None = None
@@ -645,7 +645,7 @@ class SqlStore(_Reads):
                 from_status=CaseStatus(r["from_status"]) if r["from_status"] else None,
                 to_status=CaseStatus(r["to_status"]) if r["to_status"] else None,
                 actor=r["actor"],
-                detail=json.loads(r["detail"]),
+                detail=jsontext.loads(r["detail"]),
                 at=parse_iso(r["created_at"]),
             )
             for r in rows
@@ -712,7 +712,7 @@ class SqlStore(_Reads):
             OutboxEntry(
                 id=int(r["id"]),
                 destination=Destination(r["channel"], r["address"]),
-                body=json.loads(r["body"]),
+                body=jsontext.loads(r["body"]),
                 attempts=int(r["attempts"]),
                 interrupted=r["sending_at"] is not None,
             )
@@ -798,7 +798,7 @@ class SqlStore(_Reads):
 
 
 def _inbound(row: Row) -> tuple[int, Inbound]:
-    body = json.loads(row["body"])
+    body = jsontext.loads(row["body"])
     return int(row["id"]), Inbound.from_json(
         row["channel"], row["user_id"], body, row["platform_msg_id"]
     )
@@ -806,13 +806,13 @@ def _inbound(row: Row) -> tuple[int, Inbound]:
 
 def _in(row: Row) -> StoredMessage:
     return StoredMessage(
-        int(row["id"]), "in", json.loads(row["body"]), parse_iso(row["received_at"])
+        int(row["id"]), "in", jsontext.loads(row["body"]), parse_iso(row["received_at"])
     )
 
 
 def _out(row: Row) -> StoredMessage:
     return StoredMessage(
-        int(row["id"]), "out", json.loads(row["body"]), parse_iso(row["created_at"])
+        int(row["id"]), "out", jsontext.loads(row["body"]), parse_iso(row["created_at"])
     )
 
 
@@ -820,7 +820,7 @@ def outbox_record(row: Row) -> OutboxRecord:
     return OutboxRecord(
         id=int(row["id"]),
         destination=Destination(row["channel"], row["address"]),
-        body=json.loads(row["body"]),
+        body=jsontext.loads(row["body"]),
         state=OutboxState(row["state"]),
         attempts=int(row["attempts"]),
         resends=int(row["resends"]),

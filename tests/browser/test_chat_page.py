@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from playwright.async_api import Browser, FilePayload, Page, expect
 
 from tests.support import Service, rows
@@ -65,7 +67,7 @@ async def test_resident_reports_from_a_qr_code_on_a_phone(
         {"location_method": "link"}
     ]
     stored = rows(service.runtime.settings.db, "SELECT attachments FROM case_messages")
-    assert '"kind": "photo"' in stored[0]["attachments"]
+    assert [a["kind"] for a in json.loads(stored[0]["attachments"])] == ["photo"]
 
 
 async def test_send_location_button_uses_the_phone_gps(service: Service, browser: Browser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -391,7 +392,7 @@ async def test_voice_messages_join_the_report(resident: Resident, service: Servi
     await resident.tap("确认提交")
     assert "已提交" in resident.text
     stored = rows(service.runtime.settings.db, "SELECT attachments FROM case_messages")
-    assert '"kind": "voice"' in stored[0]["attachments"] and ref in stored[0]["attachments"]
+    assert json.loads(stored[0]["attachments"]) == [{"kind": "voice", "ref": ref, "name": ""}]
 
 
 async def test_voice_uploads_accept_recordings_only(resident: Resident, service: Service) -> None:
