@@ -110,8 +110,11 @@ class Engine:
             try:
                 async with self.store.transaction() as w:
                     first = await self._arrive(w, msg, now, inline=inline)
-            except _TurnFailed as failed:  # rolled back, message included: store it alone
-                first = await self._after_failure(msg, now, failed.inbound_id, inline=inline)
+            except _TurnFailed:  # rolled back, message included: store it alone, then the
+                # turn on its own, whose failure is logged and answered as any turn's
+                async with self.store.transaction() as w:
+                    stored_id = await w.record_inbound(msg, now)
+                first = _Arrival(stored_id, done=False, duplicate=stored_id is None)
             if first.duplicate:
                 log.info("duplicate %s message %s dropped", msg.channel, msg.platform_msg_id)
                 if key in self.cut_short:  # sent again after an outage: finish it now
@@ -153,28 +156,8 @@ class Engine:
         except StorageUnavailable:
             raise  # nothing stored: the adapter asks the resident to send it again
         except Exception as exc:
-            raise _TurnFailed(inbound_id) from exc
+            raise _TurnFailed from exc
         return _Arrival(inbound_id, sent, done=taken_id == inbound_id)
-
-    async def _after_failure(
-        self, msg: Inbound, now: datetime, inbound_id: int, *, inline: bool
-    ) -> _Arrival:
-        """A turn that raised: the message is stored, marked processed, and the resident
-        learns something went wrong (the cause is logged with the message masked)."""
-        log.exception(
-            "failed to process %s message %s from %s: %s",
-            msg.channel,
-            inbound_id,
-            msg.user_id,
-            mask_sensitive(msg.text[:200]),
-        )
-        async with self.store.transaction() as w:
-            stored_id = await w.record_inbound(msg, now)
-            if stored_id is None:  # stored meanwhile by a resend on another instance
-                return _Arrival(None, duplicate=True)
-            await w.take_inbound(stored_id, now)
-            reply = _Replier(Destination(msg.channel, msg.user_id), stored_id, now, inline)
-            return _Arrival(stored_id, await reply(w, [Outbound(self.services.texts("error"))]))
 
     async def catch_up(self, *, everyone: bool = False) -> int:
         """Process stored messages that were not processed, in stored order per
@@ -414,10 +397,6 @@ class _Arrival:
 
 class _TurnFailed(Exception):
     """A turn raised inside the transaction that stored its message."""
-
-    def __init__(self, inbound_id: int) -> None:
-        super().__init__(inbound_id)
-        self.inbound_id = inbound_id
 
 
 @dataclass(frozen=True)
