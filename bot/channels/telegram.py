@@ -429,7 +429,12 @@ class TelegramChannel(ChannelAdapter):
     async def _handle(self, update: Update) -> bool:
         """Handle one update; False only when it could not be stored (try it again)."""
         update_id = update.update_id
-        if self.forum.takes(update):  # a center's group, or a mediator's /link
+        try:
+            for_forum = self.forum.takes(update)  # a center's group, or a mediator's /link
+        except Exception:  # a field of the wrong type (a list where a chat id belongs …)
+            log.warning("telegram: update %s is malformed; ignored", update_id, exc_info=True)
+            return True
+        if for_forum:
             try:
                 await self.forum.handle(update)
             except Exception:

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 import httpx
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.resident.test_api_properties import EXAMPLES, header_text, json_values, surrogates
@@ -221,8 +221,13 @@ def assert_sensible(r: httpx.Response, allowed: set[int]) -> None:
         assert isinstance(r.json()["error"], str)
 
 
+_LIST_AS_CHAT_ID = {"message_id": 1, "date": 0, "chat": {"id": [], "type": ""}, "text": ""}
+
+
 @EXAMPLES
 @given(body=bodies, content_type=content_types)
+@example(body={"update_id": 0, "edited_message": _LIST_AS_CHAT_ID}, content_type="application/json")
+@example(body={"update_id": 0, "message": _LIST_AS_CHAT_ID}, content_type="application/json")
 async def test_any_json_with_the_right_secret_is_taken_or_refused_never_a_5xx(
     webhook: Telegram, body: Any, content_type: str
 ) -> None:
