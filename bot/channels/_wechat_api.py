@@ -87,9 +87,13 @@ class SharedTokens(Protocol):
         """The token and when it expires; None before the first one."""
         ...
 
-    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+    async def claim_token_refresh(
+        self, name: str, now: datetime, until: datetime, *, seen: str | None
+    ) -> bool:
         """True for the one caller that fetches the next token (its claim ends at
-        ``until``, or when it stores or releases)."""
+        ``until``, or when it stores or releases); False as well when the stored
+        token is no longer ``seen`` (the one the caller read): another instance has
+        just stored the next one."""
         ...
 
     async def store_token(self, name: str, value: str, expires_at: datetime) -> None: ...
@@ -183,7 +187,11 @@ class WeChatApi:
             if found is not None and found[0] != stale and now < found[1] - _REFRESH_EARLY:
                 self._token, self._expires_at = found
                 return
-            if await tokens.claim_token_refresh(self._token_name, now, now + _REFRESH_CLAIM):
+            seen = found[0] if found is not None else None
+            claimed = await tokens.claim_token_refresh(
+                self._token_name, now, now + _REFRESH_CLAIM, seen=seen
+            )
+            if claimed:
                 try:
                     await self._fetch_token()
                 except Exception:

@@ -416,10 +416,15 @@ class MemoryStore(_Reads):
     async def shared_token(self, name: str) -> tuple[str, datetime] | None:
         return self._t.tokens.get(name)
 
-    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+    async def claim_token_refresh(
+        self, name: str, now: datetime, until: datetime, *, seen: str | None
+    ) -> bool:
         async with self._lock:  # not lost under a transaction's copy of the tables
             claimed = self._t.token_claims.get(name)
             if claimed is not None and claimed >= now:
+                return False
+            stored = self._t.tokens.get(name)
+            if (stored[0] if stored else None) != seen:
                 return False
             self._t.token_claims[name] = until
             return True

@@ -492,7 +492,9 @@ class SqlStore(_Reads):
             return None
         return str(row["value"]), parse_iso(row["expires_at"])
 
-    async def claim_token_refresh(self, name: str, now: datetime, until: datetime) -> bool:
+    async def claim_token_refresh(
+        self, name: str, now: datetime, until: datetime, *, seen: str | None
+    ) -> bool:
         """Compare-and-set: True for the one instance that fetches the next token."""
         async with self.db.transaction() as tx:
             await tx.execute(
@@ -502,9 +504,10 @@ class SqlStore(_Reads):
             )
             row = await tx.fetchone(
                 "UPDATE service_secrets SET refreshing_until = ?"
-                " WHERE name = ? AND (refreshing_until IS NULL OR refreshing_until < ?)"
+                " WHERE name = ? AND value = ?"
+                " AND (refreshing_until IS NULL OR refreshing_until < ?)"
                 " RETURNING name",
-                (iso(until), name, iso(now)),
+                (iso(until), name, seen or "", iso(now)),
             )
         return row is not None
 
