@@ -2,20 +2,26 @@
 
 One connection does all the work, and ``transaction()`` blocks take it one
 at a time (an asyncio lock). Each block runs in a savepoint of a SQL
-transaction shared with the blocks queued behind it: while one COMMIT is on
-its way to the disk, the blocks arriving meanwhile run one after another in
-the next transaction, and one COMMIT — one fsync — makes all of them durable.
-A block's ``async with`` ends only after that commit, so what a caller
-acknowledges afterwards survives a crash or a power loss (synchronous=FULL by
-default). A block that raises is rolled back alone, to its savepoint; when
-SQLite itself rolls back the whole transaction (a full disk), every block in
-it fails as if its own commit had.
+transaction shared with the blocks queued behind it: the blocks arriving
+while one batch is committed run one after another in the next transaction,
+and one COMMIT makes all of them visible. A block's ``async with`` ends only
+once its batch is on disk, so what a caller acknowledges afterwards survives
+a crash or a power loss. A block that raises is rolled back alone, to its
+savepoint; when SQLite itself rolls back the whole transaction (a full
+disk), every block in it fails as if its own commit had.
+
+On disk, with synchronous=FULL (the default): the WAL file is fsynced on a
+thread of its own after each COMMIT, and the batch's blocks end when that
+fsync returns (``_sqlite_wal.py``). SQLite's own FULL would fsync inside the
+COMMIT, holding the connection — and every turn queued for it — for the
+whole flush; here the next batch runs while the previous one is flushed.
 
 Statements inside a block run on the event loop's thread: they are short,
 indexed reads and writes, and handing each to a thread and back costs more
 than running it (and under load waits for the GIL). What may take long —
-BEGIN (another process may hold the write lock), COMMIT (the fsync) and reads
-outside a block (the console's scans) — runs on the database's own thread.
+BEGIN (another process may hold the write lock), COMMIT (it may fsync) and
+reads outside a block (the console's scans) — runs on the database's own
+thread.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from common.unavailable import StorageUnavailable
 from ._dialect import SQLITE, Dialect
 from ._errors import translated, unavailable_from
 from ._rows import Row
+from ._sqlite_wal import WalSync
 
 __all__ = ["Database", "Row", "Transaction"]
 
@@ -41,7 +48,7 @@ _BUSY_MS = 5000  # how long to wait for another process's write lock
 
 
 class _Batch:
-    """One SQL transaction and the blocks that ran in it, waiting for its COMMIT."""
+    """One SQL transaction and the blocks that ran in it, waiting until it is on disk."""
 
     def __init__(self) -> None:
         self._done: asyncio.Future[BaseException | None] = (
@@ -52,8 +59,12 @@ class _Batch:
         if not self._done.done():
             self._done.set_result(error)
 
+    @property
+    def settled_already(self) -> bool:
+        return self._done.done()
+
     async def durable(self) -> None:
-        """Return once the COMMIT is on disk; raise what made it fail."""
+        """Return once the batch is on disk; raise what made it fail."""
         error = await asyncio.shield(self._done)  # one caller's cancellation is not all's
         if isinstance(error, StorageUnavailable):
             raise StorageUnavailable(error.problem, error.detail) from error
@@ -74,6 +85,9 @@ class Database:
         self._batch: _Batch | None = None  # the open SQL transaction, if any
         self._flush = asyncio.Event()  # a block ended: its batch wants committing
         self._committer: asyncio.Task[None] | None = None
+        # synchronous=FULL: committed batches wait for the WAL's fsync (_sqlite_wal.py).
+        self._wal = WalSync(self.path) if synchronous == "FULL" else None
+        self._unsynced: _Batch | None = None  # the latest batch committed, maybe not on disk
 
     async def open(self) -> None:
         if self.path.parent and not self.path.parent.exists():
@@ -82,12 +96,19 @@ class Database:
         with translated():
             self._conn = await self._blocking(self._connect)
         self._committer = asyncio.create_task(self._commit_batches())
+        if self._wal is not None:
+            self._wal.start()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        if conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0] != "wal":
+            self._wal = None  # no WAL on this file system: SQLite syncs in the COMMIT
+        # FULL is kept by fsyncing the WAL apart from the COMMIT (see the module's doc).
+        level = "NORMAL" if self._wal is not None else self._synchronous
+        conn.execute(f"PRAGMA synchronous={level}")
+        if self._wal is not None:
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen beside it
         conn.execute("PRAGMA foreign_keys=ON")
         # Each block is a savepoint: SQLite keeps a copy of every page it changes, for
         # rolling the block back alone. In memory instead of a temporary file it costs
@@ -106,6 +127,8 @@ class Database:
             with suppress(asyncio.CancelledError):
                 await self._committer
             self._committer = None
+        if self._wal is not None:
+            await self._wal.stop()  # after the last batches' fsync
         await self._blocking(self._conn.close)
         self._conn = None
         if self._thread is not None:
@@ -199,14 +222,28 @@ class Database:
             return
         try:
             with translated():
+                # On the thread: even without waiting for the WAL's fsync, the first
+                # COMMIT after the WAL started over writes and syncs its header.
                 await self._blocking(self.conn.execute, "COMMIT")
         except Exception as exc:
             if self.conn.in_transaction:
                 with suppress(sqlite3.Error):
                     await self._blocking(self.conn.execute, "ROLLBACK")
             batch.settle(exc)
-        else:
+            return
+        if self._wal is None:
             batch.settle(None)
+            return
+        self._unsynced = batch
+        self._wal.after_commit(batch)
+        if self._wal.restart_due:  # copy the WAL's last pages, so that it starts over
+            self._wal.restart_due = False
+            with suppress(sqlite3.Error):  # a full disk: the next COMMIT says so
+                await self._blocking(self._read_all, "PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _read_all(self, sql: str) -> list[Row]:
+        """``sql``'s rows; a statement left unfinished would stop the next SAVEPOINT."""
+        return list(self.conn.execute(sql).fetchall())
 
     async def _blocking(self, work: Callable[..., T], *args: Any) -> T:
         """``work`` on the database's thread. A cancelled caller still waits for it to
@@ -228,7 +265,9 @@ class Database:
             return read(self.conn.execute(self.dialect.sql(sql), params))
 
         async with self._lock:
-            batch = self._batch
+            batch = self._batch or self._unsynced
+            if batch is not None and batch.settled_already:
+                batch = None
             with translated():
                 result = await self._blocking(run)
         if batch is not None:

@@ -13,13 +13,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from bot.storage import Database
+from bot.storage import Database, _sqlite_wal
+from bot.storage._sqlite_wal import WalSync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,3 +164,60 @@ def test_what_was_acknowledged_survives_kill_9(tmp_path: Path) -> None:
     with writer.stdout:
         acknowledged |= {int(line) for line in writer.stdout.read().split()}
     assert acknowledged <= _committed(path)
+
+
+async def test_a_block_ends_only_after_the_wal_is_fsynced_after_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COMMIT does not wait for the disk; the block does: until an fsync of the WAL
+    that began after its COMMIT has returned (slowed down here, to overlap with writes)."""
+    events: list[str] = []
+    fsync = WalSync._fsync
+
+    def slow_fsync(self: WalSync) -> None:
+        events.append("fsync begins")
+        time.sleep(0.02)
+        fsync(self)
+        events.append("fsync returned")
+
+    monkeypatch.setattr(WalSync, "_fsync", slow_fsync)
+    async with Database(tmp_path / "f.db") as db:
+        db.conn.set_trace_callback(lambda sql: events.append(sql) if sql == "COMMIT" else None)
+
+        async def write(n: int) -> None:
+            await asyncio.sleep(0.005 * n)  # spread over several fsyncs
+            async with db.transaction() as tx:
+                await tx.execute("CREATE TABLE IF NOT EXISTS notes (n INTEGER PRIMARY KEY)")
+                await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+                events.append(f"block {n} written")
+            events.append(f"block {n} ended")
+
+        await asyncio.gather(*(write(n) for n in range(12)))
+    assert events.count("fsync begins") >= 3  # the writes overlapped the fsyncs
+    for n in range(12):
+        end = events.index(f"block {n} ended")
+        committed = events.index("COMMIT", events.index(f"block {n} written"))
+        began = events.index("fsync begins", committed)
+        assert began < events.index("fsync returned", began) < end
+
+
+async def test_the_wal_starts_over_under_steady_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checkpoints run beside the writer; the WAL file stays small however long it writes."""
+    monkeypatch.setattr(_sqlite_wal, "_CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(_sqlite_wal, "_RESTART_FRAMES", 100)
+    async with Database(tmp_path / "w.db") as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY, body BLOB)")
+
+        async def write(first: int) -> None:
+            for n in range(first, first + 2_000, 10):
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO notes VALUES (?, ?)", (n, bytes(3000)))
+
+        await asyncio.gather(*(write(first) for first in range(10)))  # 2,000 pages and more
+        wal_pages = (tmp_path / "w.db-wal").stat().st_size // 4096
+        row = await db.fetchone("SELECT COUNT(*) AS c FROM notes")
+    assert row is not None and row["c"] == 2_000
+    assert wal_pages < 600
