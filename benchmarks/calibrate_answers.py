@@ -3,10 +3,11 @@
 The matcher answers directly only when a small logistic model over its own
 signals (``Matcher.answer_signals``: rank, lead over the runner-up, coverage,
 the n-gram similarity, …) is confident that the best entry is right. This
-script fits that model with scikit-learn on the tuning sets — never on
-``long-heldout.jsonl`` — and prints the weights to paste into
-``faq/_matcher.py`` (``_ANSWER_MODEL``), and, for several confidence
-thresholds, the answer rate and the confident wrong answers per set.
+script fits that model with scikit-learn on the tuning sets — never on the
+held-out sets (``long-heldout*.jsonl``, ``long-fresh.jsonl``) — and prints
+the weights to paste into ``faq/_matcher.py`` (``_ANSWER_MODEL``), and, for
+several confidence thresholds, the answer rate and the confident wrong
+answers per set.
 
 An in-sample table flatters a model with more signals; ``--folds K`` judges
 signals out of fold instead: every row is scored by a model fitted on the

@@ -24,7 +24,8 @@ and extra-oos were written for this project (consultation-site style
 questions on the FAQ's topics, and questions the FAQ does not answer) to
 check that tuning on the dev set generalises; long-tune and long-heldout are
 the two halves of a set of long, story-like questions (the matcher's models
-are calibrated on the first, never on the second).
+are calibrated on the first, never on the second), and long-heldout-2 a
+second held-out set of the same shape, written later.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ SETS = [
     "extra-oos.jsonl",
     "long-tune.jsonl",
     "long-heldout.jsonl",
+    "long-heldout-2.jsonl",
 ]
 
 # A ranker returns entry indices best first, and the best score (for a threshold).
