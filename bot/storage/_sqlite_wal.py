@@ -76,9 +76,13 @@ class WalSync:
         self._idle.clear()
         self._wanted.set()
 
+    async def idle(self) -> None:
+        """Return when every batch handed over is settled (no fsync is running)."""
+        await self._idle.wait()
+
     async def stop(self) -> None:
         """After the batches committed so far are settled and any checkpoint ended."""
-        await self._idle.wait()
+        await self.idle()
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
