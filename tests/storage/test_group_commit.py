@@ -9,6 +9,7 @@ The COMMITs are counted with SQLite's statement trace of the service's connectio
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 
 from bot.storage import Database, _sqlite_wal
 from bot.storage._sqlite_wal import WalSync
+from common.unavailable import StorageProblem, StorageUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -221,3 +223,33 @@ async def test_the_wal_starts_over_under_steady_writes(
         row = await db.fetchone("SELECT COUNT(*) AS c FROM notes")
     assert row is not None and row["c"] == 2_000
     assert wal_pages < 600
+
+
+async def test_a_failed_fsync_fails_the_blocks_waiting_for_it_and_the_next_one_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk error while the WAL is flushed: the writes waiting for it are not known to
+    be safe, so their blocks raise StorageUnavailable (the resident is asked to send
+    again); reads and the next writes work as soon as the disk does."""
+    fsync = WalSync._fsync
+    failing = True
+
+    def eio_once(self: WalSync) -> None:
+        if failing:
+            raise OSError(errno.EIO, "Input/output error")
+        fsync(self)
+
+    monkeypatch.setattr(WalSync, "_fsync", eio_once)
+    async with Database(tmp_path / "e.db") as db:
+        with pytest.raises(StorageUnavailable) as raised:
+            async with db.transaction() as tx:
+                await tx.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+        assert raised.value.problem is StorageProblem.IO
+        failing = False
+        assert await db.fetchone("SELECT 1 AS one") is not None  # not the old failure again
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE IF NOT EXISTS notes (n INTEGER PRIMARY KEY)")
+            await tx.execute("INSERT INTO notes (n) VALUES (1)")
+        row = await db.fetchone("SELECT COUNT(*) AS c FROM notes")
+    assert row is not None and row["c"] == 1
+    assert _committed(tmp_path / "e.db") == {1}
