@@ -91,7 +91,8 @@ class WalSync:
             with suppress(Exception):
                 await self._checkpoint
         self._sync_thread.shutdown()
-        self._checkpoint_thread.submit(self._close_checkpointer).result()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._checkpoint_thread, self._close_checkpointer)
         self._checkpoint_thread.shutdown()
         if self._fd is not None:
             os.close(self._fd)
