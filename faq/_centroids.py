@@ -122,12 +122,15 @@ class Centroids:
         total = int(lengths.sum())
         if not total:
             return out
-        # Every stored (feature, weight) of the chosen entries, one flat run.
+        # Every stored feature of the chosen entries, one flat run; only those the
+        # question shares are multiplied and added, in the same order as all of
+        # them would be (adding a zero changes no sum), which is a tenth of the work.
         first = np.cumsum(lengths) - lengths
         flat = np.repeat(starts - first, lengths) + np.arange(total)
-        cols = self._indices[flat]
-        pos = np.minimum(np.searchsorted(ids, cols), len(ids) - 1)
-        products = np.where(ids[pos] == cols, self._data[flat] * weights[pos], 0.0)
-        owner = np.repeat(np.arange(len(rows)), lengths)
-        np.add.at(out, owner, products)
+        dense = np.zeros(len(self.idf), dtype=np.float32)
+        dense[ids] = weights
+        in_query = dense[self._indices[flat]]
+        shared = np.flatnonzero(in_query)
+        owner = np.searchsorted(first, shared, side="right") - 1  # skips entries without any
+        np.add.at(out, owner, self._data[flat[shared]] * in_query[shared])
         return out

@@ -28,7 +28,6 @@ Scoring, in three steps:
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import hashlib
 import math
 import re
@@ -97,6 +96,20 @@ class _Phrasing(NamedTuple):
     key: str  # canonical words joined, for rapidfuzz
     tokens: tuple[str, ...]
     mass: float  # summed idf of its words
+
+
+class _FitArrays(NamedTuple):
+    """An entry's phrasings as arrays, so a fit weighs all of them in one pass."""
+
+    mass: np.ndarray  # summed idf of each phrasing's words (1 where it has none)
+    short: np.ndarray  # how far each phrasing is trusted: less when short and generic
+    empty: np.ndarray  # the phrasings with no known word
+
+    @classmethod
+    def of(cls, phrasings: Sequence[_Phrasing], max_idf: float) -> _FitArrays:
+        mass = np.asarray([p.mass for p in phrasings], dtype=np.float64)
+        short = [min(1.0, p.mass / (_SHORT_PHRASING * max_idf)) for p in phrasings]
+        return cls(np.where(mass > 0, mass, 1.0), np.asarray(short, dtype=np.float64), mass <= 0)
 
 
 @dataclass(frozen=True)
@@ -295,6 +308,7 @@ class Matcher:
         # word → the phrasings that have it (bit k: phrasing k), per entry: a fit
         # adds up only the query's words instead of walking every phrasing's words.
         self._in_phrasings: list[dict[str, int]] = []
+        self._fit_arrays: list[_FitArrays] = []
         for phrasings in entry_phrasings:
             built = []
             where: dict[str, int] = {}
@@ -306,6 +320,7 @@ class Matcher:
                     where[t] = where.get(t, 0) | (1 << k)
             self._phrasings.append(tuple(built))
             self._in_phrasings.append(where)
+            self._fit_arrays.append(_FitArrays.of(built, self._max_idf))
 
         # BM25 over the entry's phrasings pooled (k1 = 1.2, b = 0.75): how
         # often an entry uses a word, not just whether it does.
@@ -480,14 +495,16 @@ class Matcher:
             if len(ranked) >= wanted and ranked[wanted - 1].rank >= bound:
                 break
             fitted = self._fit(
-                i, query, query_key, weights, query_mass, analysis, coverage, relative
-            )
-            fitted = dataclasses.replace(
-                fitted,
-                rank=(1 - _CENTROID_SHARE) * fitted.rank
-                + _CENTROID_SHARE * similarity[i] / best_similar,
-                similarity=similarity[i],
-                most_similar=similarity[i] >= best_similar - 1e-6,
+                i,
+                query,
+                query_key,
+                weights,
+                query_mass,
+                analysis,
+                coverage,
+                relative,
+                similarity[i],
+                best_similar,
             )
             bisect.insort(scored, fitted, key=lambda s: (-s.rank, s.index))
             if i not in self._referral_at:
@@ -504,9 +521,11 @@ class Matcher:
         analysis: Analysis,
         coverage: float,
         bm25: float,
+        similarity: float,
+        best_similar: float,
     ) -> _Scored:
-        fit, matched = 0.0, self._phrasings[i][0].text
-        contained = [0.0] * len(self._phrasings[i])
+        phrasings, arrays = self._phrasings[i], self._fit_arrays[i]
+        contained = [0.0] * len(phrasings)
         in_phrasings = self._in_phrasings[i]
         for t in query:
             mask = in_phrasings.get(t, 0)
@@ -514,15 +533,15 @@ class Matcher:
                 low = mask & -mask
                 contained[low.bit_length() - 1] += self._idf[t]
                 mask ^= low
-        for k, p in enumerate(self._phrasings[i]):
-            if not p.mass:
-                continue
-            recall = contained[k] / p.mass
-            # A short, generic phrasing is easy to contain; trust it less.
-            recall *= min(1.0, p.mass / (_SHORT_PHRASING * self._max_idf))
-            value = (1 - _FUZZ_SHARE) * recall + _FUZZ_SHARE * fuzz.ratio(query_key, p.key) / 100.0
-            if value > fit:
-                fit, matched = value, p.text
+        # How much of each phrasing the query contains; a short, generic phrasing
+        # is easy to contain, so it is trusted less.
+        recall = np.asarray(contained) / arrays.mass * arrays.short
+        ratios = np.asarray([fuzz.ratio(query_key, p.key) for p in phrasings], dtype=np.float64)
+        values = (1 - _FUZZ_SHARE) * recall + _FUZZ_SHARE * ratios / 100.0
+        values[arrays.empty] = 0.0  # a phrasing of no known word fits nothing
+        best = int(np.argmax(values))  # the first of the best, as ties go
+        fit = float(values[best])
+        matched = phrasings[best if fit > 0.0 else 0].text
         shared = query & self._words[i].keys()
         conflict = sum(
             weights[t]
@@ -536,7 +555,17 @@ class Matcher:
         # which part of the question it answers.
         unexplained = max(0.0, query_mass - evidence) / self._max_idf
         return _Scored(
-            i, score, coverage, fit, evidence, conflict / query_mass, matched, rank, unexplained
+            i,
+            score,
+            coverage,
+            fit,
+            evidence,
+            conflict / query_mass,
+            matched,
+            (1 - _CENTROID_SHARE) * rank + _CENTROID_SHARE * similarity / best_similar,
+            unexplained,
+            similarity,
+            similarity >= best_similar - 1e-6,
         )
 
     def answer_signals(
