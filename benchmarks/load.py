@@ -51,7 +51,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
+
+from disk_probe import DiskProbe  # noqa: E402  (beside this script)
 
 VILLAGE_CENTER = "620702103203"  # 寺儿沟村综治中心, where the reports below go
 PLACE = ("甘州区", "沙井镇", "寺儿沟村")
@@ -317,6 +319,7 @@ class Tally:
     """What one phase saw."""
 
     latencies: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)  # (due or sent, answered)
     errors: Counter[str] = field(default_factory=Counter)
     sessions: int = 0
     cut_off: int = 0  # requests in flight when the service was killed
@@ -369,7 +372,9 @@ class Load:
                 tally.error(f"HTTP {status}: {str(body)[:80]}")
                 return False
             self.record.messages.append((resident.user_id, message["id"]))
-            tally.latencies.append(time.perf_counter() - began)
+            answered = time.perf_counter()
+            tally.latencies.append(answered - began)
+            tally.spans.append((began, answered))
             resident.accept(body["replies"])
         except HttpError as exc:
             if self.killed:
@@ -818,6 +823,9 @@ async def verify(url: str, record: Record) -> list[tuple[str, int, int]]:
 # -- tables -------------------------------------------------------------------
 
 
+_STALL = 0.05  # an fsync longer than the latency target holds every reply past it
+
+
 def _ms(values: list[float], q: float) -> str:
     if not values:
         return "-"
@@ -841,6 +849,30 @@ def _usage_row(name: str, usage: dict[str, float], messages: int) -> str:
         f" {usage['service_cpu'] / per * 1e3:.2f} |"
         f" {usage['generator_cpu'] / wall * 100:.0f}% |"
         f" {usage['generator_cpu'] / per * 1e3:.2f} |"
+    )
+
+
+def print_disk(probe: DiskProbe, lat: Tally, seconds: float) -> None:
+    """The disk's own fsyncs in the latency phase, and the latency of the messages
+    that no stall of the disk held up."""
+    took = [t for _, t in probe.syncs]
+    stalls = probe.stalls(_STALL)
+    held = probe.overlapped(lat.spans, _STALL)
+    clear = [latency for latency, h in zip(lat.latencies, held, strict=True) if not h]
+    print(
+        "\n### The disk in the same phase: a 4 KB write and fdatasync every 10 ms"
+        " beside the database\n"
+    )
+    print(
+        "| fsyncs | p50 ms | p99 ms | max ms | over 50 ms | time in them"
+        " | messages no such stall overlapped | their p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    in_stalls = sum(end - start for start, end in stalls)
+    print(
+        f"| {len(took)} | {_ms(took, 0.5)} | {_ms(took, 0.99)} | {_ms(took, 1.0)} |"
+        f" {len(stalls)} | {in_stalls * 1000:.0f} ms ({in_stalls / seconds * 100:.1f}%) |"
+        f" {len(clear)} of {len(lat.latencies)} | {_ms(clear, 0.99)} |"
     )
 
 
@@ -878,6 +910,8 @@ def print_report(
         f"\nMost messages one resident sent within a minute: {results['per_minute']}"
         f" (flood limit {FLOOD_LIMIT})."
     )
+    if isinstance(results["disk"], DiskProbe):
+        print_disk(results["disk"], lat, args.duration)
 
     limit = results["storage_limit"]
     raw = "raw aiosqlite, WAL, synchronous=FULL"
@@ -982,9 +1016,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         loop_task = asyncio.create_task(
             load.open_loop(args.rate, args.duration, ready, args.in_flight)
         )
-        with _measured(service) as usage:
+        probe = DiskProbe(workdir) if not args.database else nullcontext()
+        with _measured(service) as usage, probe:
             results["latency"], results["per_minute"] = await loop_task
         results["latency_usage"] = usage
+        results["disk"] = probe
         results["service_mb"] = service.peak_mb()
         stop.set()
         await mediator

@@ -28,7 +28,14 @@ def test_a_short_load_run_prints_its_tables_and_verifies_the_database() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    for heading in ("Capacity", "Latency at load", "Storage limit", "CPU", "Verification"):
+    for heading in (
+        "Capacity",
+        "Latency at load",
+        "The disk in the same phase",
+        "Storage limit",
+        "CPU",
+        "Verification",
+    ):
         assert f"### {heading}" in out, out
     checks = [line for line in out.splitlines() if line.startswith("| ") and "| ok |" in line]
     assert len(checks) == 5 and "FAILED" not in out, out

@@ -45,6 +45,10 @@ __all__ = ["Database", "Row", "Transaction"]
 
 T = TypeVar("T")
 _BUSY_MS = 5000  # how long to wait for another process's write lock
+# Under load, COMMITs are at least this far apart, so the blocks of the requests
+# arriving meanwhile share one (see ``_commit_batches``). A block arriving alone,
+# more than this after the last COMMIT, is committed at once.
+_COMMIT_SPACING = 0.002
 
 
 class _Batch:
@@ -84,6 +88,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._batch: _Batch | None = None  # the open SQL transaction, if any
         self._flush = asyncio.Event()  # a block ended: its batch wants committing
+        self._committed_at = 0.0  # the loop's clock at the last COMMIT
         self._committer: asyncio.Task[None] | None = None
         # synchronous=FULL: committed batches wait for the WAL's fsync (_sqlite_wal.py).
         self._wal = WalSync(self.path) if synchronous == "FULL" else None
@@ -212,13 +217,24 @@ class Database:
         """Commit when blocks have ended: after the blocks already queued, which join in.
         While the WAL of the previous batch is being fsynced, the blocks ending meanwhile
         join the open batch: they could not be on disk before that fsync ends anyway,
-        and one COMMIT (and one fsync) for all of them costs less than one each."""
+        and one COMMIT (and one fsync) for all of them costs less than one each.
+
+        Under load, a COMMIT also waits until ``_COMMIT_SPACING`` has passed since the
+        previous one. Committing each block as soon as it ends interleaves a COMMIT, an
+        fsync and their wake-ups with every few turns; at 1,000 messages a second that
+        cost a fifth more CPU a message and let a backlog build (benchmarks/README.md).
+        """
+        loop = asyncio.get_running_loop()
         while True:
             await self._flush.wait()
+            early = self._committed_at + _COMMIT_SPACING - loop.time()
+            if early > 0:
+                await asyncio.sleep(early)
             if self._wal is not None:
                 await self._wal.idle()
             self._flush.clear()
             async with self._lock:
+                self._committed_at = loop.time()
                 await self._commit()
 
     async def _commit(self) -> None:

@@ -64,6 +64,23 @@ async def test_blocks_arriving_together_share_a_commit_and_each_ends_durable(
     assert 1 <= len(commits) <= 3  # not one per block
 
 
+async def test_blocks_ending_one_after_another_under_load_share_commits(db: Database) -> None:
+    # Requests arriving every half millisecond: each block ends before the next one
+    # begins, yet COMMITs stay a couple of milliseconds apart, so they share them.
+    commits = _count_commits(db)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def write(n: int) -> None:
+        await asyncio.sleep(max(0.0, start + n * 0.0005 - loop.time()))
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+
+    await asyncio.gather(*(write(n) for n in range(12)))
+    assert _committed(db.path) == set(range(12))
+    assert len(commits) <= 6, commits  # one a block (12) when each commits as it ends
+
+
 async def test_a_block_that_fails_is_rolled_back_alone(db: Database) -> None:
     commits = _count_commits(db)
 
