@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.bench_scripts import run_benchmark
 
 
 def test_the_faq_benchmark_prints_its_tables() -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "faq_bench.py"),
-            *("--sets", "extra-inscope.jsonl", "--sizes", "300", "--no-startup"),
-        ],
-        capture_output=True,
-        text=True,
+    out = run_benchmark(
+        "faq_bench.py",
+        *("--sets", "extra-inscope.jsonl", "--sizes", "300", "--no-startup"),
         timeout=300,
-        cwd=ROOT,
     )
-    assert run.returncode == 0, run.stderr
-    rows = run.stdout.splitlines()
+    rows = out.splitlines()
     ours = next(r for r in rows if r.startswith("| extra-inscope.jsonl") and "| ours |" in r)
     top1 = float(ours.split("|")[5])
     assert 0.8 <= top1 <= 1.0

@@ -7,27 +7,16 @@ everything acknowledged was found in the database after kill -9.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.bench_scripts import run_benchmark
 
 
 def test_a_short_load_run_prints_its_tables_and_verifies_the_database() -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, ROOT / "benchmarks" / "load.py", "--quick", "--duration", "1"),
-            *("--warm-up", "0.5", "--storage", "0.5", "--residents", "10", "--rate", "40"),
-            *("--mediator-rate", "20"),
-        ],
-        capture_output=True,
-        text=True,
+    out = run_benchmark(
+        "load.py",
+        *("--quick", "--duration", "1", "--warm-up", "0.5", "--storage", "0.5"),
+        *("--residents", "10", "--rate", "40", "--mediator-rate", "20"),
         timeout=120,
-        cwd=ROOT,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
     for heading in (
         "Capacity",
         "Latency at load",

@@ -5,28 +5,18 @@ case and mediator reply is found in PostgreSQL. What it prints is not judged her
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_scripts import run_benchmark
 
 
 async def test_a_short_load_run_on_two_instances_verifies_postgresql(postgres_url: str) -> None:
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            *(sys.executable, ROOT / "benchmarks" / "load.py", "--quick", "--duration", "1"),
-            *("--warm-up", "0.5", "--storage", "0.5", "--residents", "10", "--rate", "40"),
-            *("--mediator-rate", "20", "--database", postgres_url, "--instances", "2"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=ROOT,
+    out = await asyncio.to_thread(
+        run_benchmark,
+        "load.py",
+        *("--quick", "--duration", "1", "--warm-up", "0.5", "--storage", "0.5"),
+        *("--residents", "10", "--rate", "40", "--mediator-rate", "20"),
+        *("--database", postgres_url, "--instances", "2"),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
     assert "PostgreSQL, 2 instance(s)" in out and "raw asyncpg" in out, out
     checks = [line for line in out.splitlines() if line.startswith("| ") and "| ok |" in line]
     assert len(checks) == 5 and "FAILED" not in out, out
