@@ -66,7 +66,7 @@ async def test_blocks_arriving_together_share_a_commit_and_each_ends_durable(
 
 async def test_blocks_ending_one_after_another_under_load_share_commits(db: Database) -> None:
     # Requests arriving every half millisecond: each block ends before the next one
-    # begins, yet COMMITs stay a couple of milliseconds apart, so they share them.
+    # begins, yet COMMITs stay a few milliseconds apart, so they share them.
     commits = _count_commits(db)
     loop = asyncio.get_running_loop()
     start = loop.time()
