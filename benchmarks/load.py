@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -218,7 +218,14 @@ class RoundRobin:
             await client.close()
 
 
-Client = RawClient | HttpxClient | RoundRobin
+class Client(Protocol):
+    """What the residents and the mediator speak through (HTTP, or the app in process)."""
+
+    async def call(
+        self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]: ...
+
+    async def close(self) -> None: ...
 
 
 # -- residents ----------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python benchmarks/paced.py [--rate R ...] [--seconds S] [--repeat N]
 
-The same residents and conversations as load.py, but the app is called
-directly as ASGI in this process (no HTTP server, no generator process
+load.py's open loop (the same residents, conversations and pacing), but the
+app is called directly as ASGI in this process (no HTTP server, no generator process
 competing for the cores), so the CPU a message is the pipeline's own:
 engine, dialogs, FAQ, storage and its group commit. Messages are due at a
 fixed pace (``--rate`` a second, at most 200 at once), each from a resident
@@ -20,7 +20,6 @@ import asyncio
 import gc
 import io
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -34,38 +33,40 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from load import Resident, _questions  # noqa: E402  (beside this script)
+from load import Load  # noqa: E402  (beside this script)
 
 from common import jsontext  # noqa: E402
 
 _IN_FLIGHT = 200
 
 
-class App:
-    """The ASGI app with its lifespan state, called as the server would."""
+class InProcess:
+    """A client that calls the ASGI app with its lifespan state, as the server would."""
 
     def __init__(self, app: Any, state: dict[str, Any]) -> None:
         self.app = app
         self.state = state
 
     async def call(
-        self, path: str, body: dict[str, Any] | None = None, token: str = ""
-    ) -> tuple[int, Any]:
-        data = jsontext.dumps_bytes(body) if body is not None else b""
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
-        if token:
-            headers.append((b"authorization", f"Bearer {token}".encode()))
+        self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        data = jsontext.dumps_bytes(payload) if payload is not None else b""
+        raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(data)),
+            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+        ]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "POST",
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
             "query_string": b"",
             "root_path": "",
-            "headers": headers,
+            "headers": raw_headers,
             "client": ("127.0.0.1", 1),
             "server": ("127.0.0.1", 8080),
             "state": dict(self.state),
@@ -88,52 +89,28 @@ class App:
                 out["body"] += message.get("body", b"")
 
         await self.app(scope, receive, send)
-        return out["status"], jsontext.loads(out["body"] or b"null")
+        return out["status"], {}, jsontext.loads(out["body"]) if out["body"] else None
+
+    async def close(self) -> None:
+        pass
 
 
-async def _paced(app: App, rate: float, seconds: float, rng: random.Random) -> dict[str, float]:
-    questions = _questions()
-
-    def new_resident() -> Resident:
-        return Resident(random.Random(rng.random()), questions, 0)
-
-    ready = [new_resident() for _ in range(_IN_FLIGHT)]
-    latencies: list[float] = []
-
-    async def one(resident: Resident, due: float) -> None:
-        if not resident.token:
-            status, body = await app.call("/api/chat/session")
-            assert status == 201, body
-            resident.token = body["token"]
-        status, body = await app.call("/api/chat/messages", resident.next_body(), resident.token)
-        assert status == 200, body
-        resident.accept(body["replies"])
-        latencies.append(time.perf_counter() - due)
-        ready.append(new_resident() if resident.done else resident)
-
-    tasks: set[asyncio.Task[None]] = set()
-    total = int(rate * seconds)
+async def _paced(load: Load, rate: float, seconds: float) -> dict[str, float]:
+    """load.py's open loop, timed: CPU of the whole process and of this (the loop's) thread."""
+    ready = [load.resident() for _ in range(_IN_FLIGHT)]
     cpu, loop_cpu, start = time.process_time(), time.thread_time(), time.perf_counter()
-    for n in range(total):
-        due = start + n / rate
-        if (wait := due - time.perf_counter()) > 0.0005:
-            await asyncio.sleep(wait)
-        while not ready:  # every resident waits for a reply: this message is late
-            await asyncio.sleep(0.001)
-        resident = ready.pop(rng.randrange(len(ready)))
-        task = asyncio.create_task(one(resident, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks)
+    tally, _ = await load.open_loop(rate, seconds, ready, _IN_FLIGHT)
     wall = time.perf_counter() - start
-    latencies.sort()
+    total = int(rate * seconds)
+    latencies = sorted(tally.latencies)
     return {
         "messages": total,
         "loop_ms": (time.thread_time() - loop_cpu) / total * 1000,
         "cpu_ms": (time.process_time() - cpu) / total * 1000,
         "busy": (time.thread_time() - loop_cpu) / wall * 100,
-        "p50": latencies[len(latencies) // 2] * 1000,
-        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+        "p50": latencies[len(latencies) // 2] * 1000 if latencies else 0.0,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0.0,
+        "errors": sum(tally.errors.values()),
     }
 
 
@@ -148,10 +125,9 @@ async def run(rate: float, seconds: float, folder: Path, seed: int) -> dict[str,
         with redirect_stdout(io.StringIO()):  # the demo accounts' notice
             state = await stack.enter_async_context(app.router.lifespan_context(app))
         gc.freeze()  # as `minshi serve` does after start-up
-        called = App(app, dict(state))
-        rng = random.Random(seed)
-        await _paced(called, rate, min(2.0, seconds), rng)  # warm: FAQ, caches
-        return await _paced(called, rate, seconds, rng)
+        load = Load(InProcess(app, dict(state)), seed)
+        await _paced(load, rate, min(2.0, seconds))  # warm: FAQ, caches
+        return await _paced(load, rate, seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,9 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(
         "| rate/s | messages | loop CPU ms/message | process CPU ms/message | loop busy"
-        " | p50 ms | p99 ms |"
+        " | p50 ms | p99 ms | errors |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
+    failed = False
     for rate in args.rate:
         rows = []
         for _ in range(args.repeat):
@@ -175,16 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             r = rows[-1]
             print(
                 f"| {rate:.0f} | {r['messages']:.0f} | {r['loop_ms']:.3f} | {r['cpu_ms']:.3f} |"
-                f" {r['busy']:.0f}% | {r['p50']:.1f} | {r['p99']:.1f} |",
+                f" {r['busy']:.0f}% | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |",
                 flush=True,
             )
         if len(rows) > 1:
             print(
                 f"| {rate:.0f} median | | {statistics.median(r['loop_ms'] for r in rows):.3f} |"
                 f" {statistics.median(r['cpu_ms'] for r in rows):.3f} | | |"
-                f" {statistics.median(r['p99'] for r in rows):.1f} |"
+                f" {statistics.median(r['p99'] for r in rows):.1f} | |"
             )
-    return 0
+        failed = failed or any(r["errors"] for r in rows)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 What it prints is not judged here — speed belongs to the benchmark's own
 tables — only that every message was answered as the conversation expects
-(the script stops with an error otherwise) and a row was printed per run.
+(the script exits 1 otherwise) and a row was printed per run.
 """
 
 from __future__ import annotations
