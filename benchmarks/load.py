@@ -509,6 +509,34 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _proc_file(pid: int, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:  # it has just exited
+        return ""
+
+
+def _stat_fields(pid: int, name: str = "stat") -> list[str]:
+    """/proc/PID/stat after the command's name (which may hold spaces)."""
+    return _proc_file(pid, name).rsplit(")", 1)[-1].split()
+
+
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its child processes."""
+    children = [
+        int(stat.parent.name)
+        for stat in Path("/proc").glob("[0-9]*/stat")
+        if (fields := _stat_fields(int(stat.parent.name))) and int(fields[1]) == pid
+    ]
+    return [pid, *children]
+
+
+def cpu_of(pid: int, thread: int | None = None) -> float:
+    """User and system seconds of a process so far, or of one of its threads."""
+    fields = _stat_fields(pid, f"task/{thread}/stat" if thread else "stat")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
 class Service:
     """`minshi serve` in its own process (or ``instances`` of them on one PostgreSQL
     database), with CPU time and peak memory from /proc, summed over the instances."""
@@ -582,23 +610,17 @@ class Service:
                 await asyncio.sleep(0.05)
 
     def cpu_seconds(self, *, main_thread: bool = False) -> float:
-        """User and system time of every thread of the service so far, or of the thread
-        that runs the event loop (where every request is handled) alone."""
-        total = 0.0
-        for proc in self.procs:
-            stat = (
-                f"/proc/{proc.pid}/task/{proc.pid}/stat"
-                if main_thread
-                else f"/proc/{proc.pid}/stat"
-            )
-            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        """User and system time of every thread of the service and of its child process
+        (FAQ matching) so far, or of the thread that runs the event loop (where every
+        request is handled) alone."""
+        if main_thread:
+            return sum(cpu_of(proc.pid, thread=proc.pid) for proc in self.procs)
+        return sum(cpu_of(pid) for proc in self.procs for pid in with_children(proc.pid))
 
     def peak_mb(self) -> float:
         total = 0.0
-        for proc in self.procs:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        for pid in (pid for proc in self.procs for pid in with_children(proc.pid)):
+            for line in _proc_file(pid, "status").splitlines():
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1]) / 1024
         return total

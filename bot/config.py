@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     db_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$")
     faq_dir: Path | None = None  # None: the FAQ shipped with the service
     faq_reload_seconds: float = Field(2.0, gt=0)
+    # Match residents' questions in a child process, on another core than the event loop.
+    faq_match_process: bool = True
     centers_file: Path | None = None  # None: the demo centers shipped with the service
     texts_file: Path | None = None  # None: the shipped bot texts
     log_level: str = "INFO"

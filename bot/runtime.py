@@ -81,7 +81,11 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     No adapter or background job runs here: ``bot.app`` starts those in the
     application's lifespan (``minshi serve``), the terminal chat its own.
     """
-    faq = FaqService(settings.faq_dir, reload_interval=settings.faq_reload_seconds)
+    faq = FaqService(
+        settings.faq_dir,
+        reload_interval=settings.faq_reload_seconds,
+        match_process=settings.faq_match_process,
+    )
     faq.load()
     centers = load_centers(settings.centers_file, faq.categories().keys())
     texts = Texts(settings.texts_file)

@@ -338,7 +338,7 @@ class Engine:
         self._as_choice(turn)
         payload = turn.payload
         if payload in danger.PAYLOADS:
-            await self._goto(turn, danger.after_warning(turn))
+            await self._goto(turn, await danger.after_warning(turn))
             return
         if payload in resume.PAYLOADS:
             await self._goto(turn, resume.answer(turn))

@@ -21,6 +21,7 @@ from common.yamlsource import Problem
 from faq._citations import format_basis
 from faq._laws import LawLibrary
 from faq._loader import DEFAULT_FAQ_DIR, FaqData, faq_sources, load_faq
+from faq._match_process import MatchProcess, found_result
 from faq._matcher import Matcher
 from faq._model import Citation, FaqEntry, FaqLoadError, MatchResult
 
@@ -62,7 +63,10 @@ class FaqService:
         law_dir: Path | None = None,
         *,
         reload_interval: float = 2.0,
+        match_process: bool = False,
     ) -> None:
+        """``match_process``: once started, match questions in a child process
+        (``_match_process.py``), the service's own matcher standing in meanwhile."""
         assert reload_interval > 0, f"reload_interval must be positive, not {reload_interval!r}"
         self.faq_dir = Path(faq_dir) if faq_dir is not None else DEFAULT_FAQ_DIR
         self.law_dir = law_dir
@@ -73,6 +77,10 @@ class FaqService:
         self._failed: _Signature | None = None  # a broken edit already reported
         self._task: asyncio.Task[None] | None = None
         self._state = ReloadState(0, None, None, ())
+        self._match_process = match_process
+        self._process: MatchProcess | None = None
+        self._process_of: _Loaded | None = None  # the FAQ the child process was built from
+        self._keeper: asyncio.Task[None] | None = None
 
     # -- loading --------------------------------------------------------
 
@@ -173,6 +181,23 @@ class FaqService:
         """Match a resident's question; pure CPU, no I/O."""
         return self._current.matcher.match(text)
 
+    @property
+    def match_process_pid(self) -> int | None:
+        """The child process matching questions against the FAQ now served, if any."""
+        process = self._process
+        if process is None or self._process_of is not self._loaded or not process.running:
+            return None
+        return process.pid
+
+    async def amatch(self, text: str) -> MatchResult:
+        """``match``, in the child process when there is one for the FAQ now served."""
+        loaded, process = self._current, self._process
+        if process is not None and self._process_of is loaded:
+            found = await process.match(text)
+            if found is not None:
+                return found_result(text, found, loaded.by_id, loaded.data.referrals)
+        return self.match(text)
+
     def entry(self, entry_id: str) -> FaqEntry | None:
         return self._current.by_id.get(entry_id)
 
@@ -201,13 +226,49 @@ class FaqService:
             await asyncio.to_thread(self.load)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._watch(), name="faq-reload")
+        if self._match_process and (self._keeper is None or self._keeper.done()):
+            self._keeper = asyncio.create_task(self._keep_process(), name="faq-match-process")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._task, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._keeper = None
+        process, self._process, self._process_of = self._process, None, None
+        if process is not None:
+            await process.stop()
+
+    async def _keep_process(self) -> None:
+        """Keep a child process built from the FAQ served: a new one after each reload,
+        and again after it died (later and later while it keeps failing to start)."""
+        retry = 1.0
+        while True:
+            loaded = self._current
+            if self._process is None or self._process_of is not loaded or not self._process.running:
+                if self._process is not None and self._process_of is loaded:
+                    log.warning("FAQ matching process exited; starting another")
+                fresh = MatchProcess(loaded.data)
+                try:
+                    await fresh.start()
+                except Exception as exc:
+                    log.warning(
+                        "FAQ matching process did not start (%s); matching in the service,"
+                        " trying again in %.0f s",
+                        exc,
+                        retry,
+                    )
+                    await asyncio.sleep(retry)
+                    retry = min(retry * 2, 60.0)
+                    continue
+                old, self._process, self._process_of = self._process, fresh, loaded
+                retry = 1.0
+                if old is not None:
+                    await old.stop()
+            with contextlib.suppress(TimeoutError):  # a reload is seen within the interval
+                async with asyncio.timeout(self.reload_interval):
+                    await self._process.ended.wait()
 
     async def _watch(self) -> None:
         while True:

@@ -19,7 +19,10 @@ from .support import Clock, Service, run_service
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        db=tmp_path / "minshi.db", attachments_dir=tmp_path / "attachments", _env_file=None
+        db=tmp_path / "minshi.db",
+        attachments_dir=tmp_path / "attachments",
+        faq_match_process=False,  # tests/faq/test_match_process.py starts the child
+        _env_file=None,
     )
 
 

@@ -41,11 +41,11 @@ def warn(turn: Turn, danger: Danger) -> bool:
     return True
 
 
-def after_warning(turn: Turn) -> str | None:
+async def after_warning(turn: Turn) -> str | None:
     """Takes the answer to the offer: an urgent report that starts with the story, or not now."""
     text = turn.data.pop("danger_text", "")
     if turn.payload == "danger:later" or not text:
         turn.data.pop("urgent", None)
         turn.say(turn.t("danger.not_now_ack"), menu_choices(turn))
         return None
-    return report.begin_with_story(turn, text)
+    return await report.begin_with_story(turn, text)

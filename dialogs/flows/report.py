@@ -53,10 +53,10 @@ def begin(turn: Turn, *, category: str | None = None, first_message: str | None 
     return REPORT_DESCRIPTION if category else REPORT_CATEGORY
 
 
-def begin_with_story(turn: Turn, story: str) -> str:
+async def begin_with_story(turn: Turn, story: str) -> str:
     """Opens a report whose description starts with what the resident already said,
     telling them it was kept; returns the next step."""
-    category = infer_category(turn, story)
+    category = await infer_category(turn, story)
     step = begin(turn, category=category, first_message=story)
     kept = turn.t("report.story_kept")
     if category:
@@ -75,10 +75,10 @@ def _after_edit(turn: Turn, default: str) -> str:
     return REPORT_CONFIRM if turn.form("report").get("editing") else default
 
 
-def infer_category(turn: Turn, text: str) -> str | None:
+async def infer_category(turn: Turn, text: str) -> str | None:
     """Guesses the category from the words used; None when unsure."""
     faq = turn.services.faq
-    result = faq.match(text)
+    result = await faq.amatch(text)
     if result.decision.value != "none" and result.candidates:
         return result.candidates[0].entry.category
     best, hits = None, 0
@@ -105,7 +105,7 @@ async def category_handle(turn: Turn) -> str | None:
         form["category"] = turn.payload[4:]
         return _after_edit(turn, REPORT_DESCRIPTION)
     if turn.text:
-        guess = infer_category(turn, turn.text)
+        guess = await infer_category(turn, turn.text)
         if guess:
             form["category"] = guess
             if form.get("editing"):

@@ -1,0 +1,81 @@
+"""``minshi serve`` matches questions in a child process: residents get the FAQ's answers,
+and the child never outlives the service, whether it stops or is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import httpx
+
+from faq import FaqService
+from tests.crowd import CrowdResident, ServiceProcess
+
+QUESTION = "老板拖欠工资三个月了怎么办"
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def _eventually_gone(pid: int, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while Path(f"/proc/{pid}/stat").exists() and "Z" not in _state(pid):
+            await asyncio.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+async def _matching_child(service: ServiceProcess, timeout: float = 60) -> int:
+    assert service.proc is not None
+    async with asyncio.timeout(timeout):
+        while not (children := _children(service.proc.pid)):
+            await asyncio.sleep(0.1)
+    (child,) = children
+    return child
+
+
+async def test_questions_are_answered_and_the_child_ends_with_the_service(
+    tmp_path: Path,
+) -> None:
+    expected = FaqService(None)
+    expected.load()
+    best = expected.match(QUESTION).candidates[0].entry
+    for ending in ("stop", "kill -9"):
+        service = ServiceProcess(tmp_path, tmp_path / "minshi.db")
+        await service.start()
+        try:
+            child = await _matching_child(service)
+            async with httpx.AsyncClient(
+                base_url=service.base_url, trust_env=False, timeout=10
+            ) as client:
+                resident = CrowdResident(client, f"居民{ending}")
+                await resident.open()
+                await resident.start()
+                await resident.tap("法律咨询")
+                await resident.say(QUESTION)
+                assert resident.text.startswith(f"【{best.question}】"), resident.text
+        finally:
+            if ending == "stop":
+                assert service.proc is not None
+                service.proc.send_signal(signal.SIGINT)  # Ctrl+C
+                service.proc.wait(15)
+            else:
+                service.kill()
+        await _eventually_gone(child)
+    assert "Traceback" not in service.log.read_text()
