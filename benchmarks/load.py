@@ -964,6 +964,7 @@ def print_report(
         f" generator {results['generator_mb']:.0f} MB."
         f" Client: {args.client}. Mediator replies: {len(results['record'].mediator_replies)}."
         f" New residents: {cap.sessions + lat.sessions}."
+        + "".join(f" Set: {setting}." for setting in args.set)
     )
 
     print("\n### Verification after kill -9\n")
@@ -993,6 +994,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=1, help="service processes (1)")
     parser.add_argument("--keep", type=Path, help="keep the database in this folder")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MINSHI_NAME=VALUE",
+        help="a setting of the service, e.g. MINSHI_FAQ_MATCH_PROCESS=false (repeatable)",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="record the service with py-spy in the capacity phase"
     )
     parser.add_argument(
@@ -1001,6 +1009,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.database and not args.database.startswith(("postgresql://", "postgres://")):
         parser.error("--database takes a postgresql:// URL (SQLite is the default)")
+    if any(not setting.startswith("MINSHI_") or "=" not in setting for setting in args.set):
+        parser.error("--set takes MINSHI_NAME=VALUE")
     if args.instances < 1 or (args.instances > 1 and not args.database):
         parser.error("several --instances share one PostgreSQL database: add --database")
     quick = args.quick
@@ -1015,6 +1025,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     service = Service(workdir, args.database or None, args.instances)
+    service.env.update(setting.split("=", 1) for setting in args.set)
     await service.add_mediator()
     service.start()
     try:

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from common.messages import Inbound, Outbound
 from common.metrics import DIALOG_SECONDS, MESSAGES_IN, MESSAGES_OUT
@@ -34,12 +35,15 @@ from common.privacy import mask_sensitive
 from common.unavailable import StorageUnavailable
 
 from ._flood import FloodGate
-from ._flow import Services, Turn
+from ._flow import MatchFirst, Services, Turn
 from ._ports import DialogStore, Sent, TurnWrites
 from ._states import MENU, REPORT_STEPS
 from .danger import detect as detect_danger
 from .flows import STEPS, cases, danger, menu, rating, resume
 from .flows._common import menu_choices
+
+if TYPE_CHECKING:
+    from faq import MatchResult
 
 __all__ = ["Engine"]
 
@@ -108,8 +112,7 @@ class Engine:
         async with self._conversation_lock(key):
             now = self.services.clock()
             try:
-                async with self.store.transaction() as w:
-                    first = await self._arrive(w, msg, now, inline=inline)
+                first = await self._arrive_matched(msg, now, inline=inline)
             except _TurnFailed:  # rolled back, message included: store it alone, then the
                 # turn on its own, whose failure is logged and answered as any turn's
                 async with self.store.transaction() as w:
@@ -133,8 +136,25 @@ class Engine:
                 self.flood.held.discard(key)
             return first.sent + await self._process(first.inbound_id, msg, inline=inline)
 
+    async def _arrive_matched(self, msg: Inbound, now: datetime, *, inline: bool) -> _Arrival:
+        """``_arrive`` in a transaction; when the turn needs the FAQ's match and the FAQ
+        matches in another process, the match is made between two tries (``MatchFirst``)."""
+        matched: dict[str, MatchResult] = {}
+        while True:
+            try:
+                async with self.store.transaction() as w:
+                    return await self._arrive(w, msg, now, inline=inline, matched=matched)
+            except MatchFirst as wanted:  # rolled back, message included
+                matched[wanted.text] = await self.services.faq.amatch(wanted.text)
+
     async def _arrive(
-        self, w: TurnWrites, msg: Inbound, now: datetime, *, inline: bool
+        self,
+        w: TurnWrites,
+        msg: Inbound,
+        now: datetime,
+        *,
+        inline: bool,
+        matched: dict[str, MatchResult],
     ) -> _Arrival:
         """Store the message and, in the same transaction, usually its whole turn: one
         commit a message. A resident held back for sending too fast, or whose earlier
@@ -144,7 +164,7 @@ class Engine:
         inbound_id = await w.record_inbound(msg, now)
         if inbound_id is None:
             return _Arrival(None, duplicate=True)
-        if self.flood.arrive(key):
+        if not matched and self.flood.arrive(key):  # counted on the first try only
             reply = _Replier(Destination(*key), inbound_id, now, inline)
             return _Arrival(inbound_id, await reply(w, [Outbound(self.services.texts("flood"))]))
         if key in self.flood.held or not await w.turn_is_free(*key):
@@ -152,9 +172,13 @@ class Engine:
             # instance that holds it) in a transaction of its own.
             return _Arrival(inbound_id, done=False)
         try:
-            taken_id, sent = await self._turn(w, inbound_id, msg, now, inline=inline)
+            taken_id, sent = await self._turn(
+                w, inbound_id, msg, now, inline=inline, matched=matched
+            )
         except StorageUnavailable:
             raise  # nothing stored: the adapter asks the resident to send it again
+        except MatchFirst:
+            raise  # tried again once matched (``_arrive_matched``)
         except Exception as exc:
             raise _TurnFailed from exc
         return _Arrival(inbound_id, sent, done=taken_id == inbound_id)
@@ -238,10 +262,18 @@ class Engine:
                 return up_to, await reply(w, [Outbound(self.services.texts("error"))])
 
     async def _turn(
-        self, w: TurnWrites, up_to: int, msg: Inbound, now: datetime, *, inline: bool
+        self,
+        w: TurnWrites,
+        up_to: int,
+        msg: Inbound,
+        now: datetime,
+        *,
+        inline: bool,
+        matched: dict[str, MatchResult] | None = None,
     ) -> tuple[int | None, list[Sent]]:
         """The resident's oldest waiting message up to ``up_to``, processed: its id and
-        replies, or None when no message is waiting."""
+        replies, or None when no message is waiting. With ``matched``, the turn may ask
+        for the FAQ's match first (``MatchFirst``)."""
         taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
         if taken is None:
             return None, []
@@ -250,7 +282,7 @@ class Engine:
             msg = taken[1]
         loaded = await w.conversation(msg.channel, msg.user_id)
         state, data = loaded if loaded else (MENU, {})
-        turn = Turn(msg, inbound_id, state, data, w, self.services, now)
+        turn = Turn(msg, inbound_id, state, data, w, self.services, now, matched=matched)
         await self._run(turn, first_contact=loaded is None)
         self._remember_choices(turn)
         resume.touch(turn.data, now)

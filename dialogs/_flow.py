@@ -26,13 +26,15 @@ if TYPE_CHECKING:
 
     from ._ports import TurnWrites
 
-__all__ = ["FaqLookup", "Services", "Step", "Turn"]
+__all__ = ["FaqLookup", "MatchFirst", "Services", "Step", "Turn"]
 
 
 class FaqLookup(Protocol):
     """What the dialogs need from the FAQ engine."""
 
     async def amatch(self, text: str) -> MatchResult: ...
+    @property
+    def matches_elsewhere(self) -> bool: ...
     def entry(self, entry_id: str) -> FaqEntry | None: ...
     def categories(self) -> dict[str, str]: ...
     def category_keywords(self) -> dict[str, tuple[str, ...]]: ...
@@ -57,6 +59,17 @@ class Services:
     metrics: Metrics = NO_METRICS  # messages, FAQ decisions, handling time
 
 
+class MatchFirst(Exception):
+    """The turn needs the FAQ's match of ``text``, and the FAQ matches in another
+    process: the engine rolls the turn back, matches outside the transaction (which
+    would otherwise hold the database, and every other resident's turn, while it
+    waits) and runs the turn again with the result (``Turn.matched``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 @dataclass
 class Turn:
     """One resident message being handled, and what we answer."""
@@ -69,6 +82,9 @@ class Turn:
     services: Services
     now: datetime
     replies: list[Outbound] = field(default_factory=list)
+    # The FAQ's matches made before this turn's transaction (see ``MatchFirst``);
+    # None: none are, and a match is made in place.
+    matched: dict[str, MatchResult] | None = None
 
     def t(self, key: str, **values: object) -> str:
         return self.services.texts(key, **values)
@@ -105,6 +121,16 @@ class Turn:
     @property
     def payload(self) -> str:
         return self.msg.payload if self.msg.kind == "choice" else ""
+
+    async def match(self, text: str) -> MatchResult:
+        """The FAQ's match of ``text``."""
+        if self.matched is None:
+            return await self.services.faq.amatch(text)
+        if (result := self.matched.get(text)) is not None:
+            return result
+        if self.services.faq.matches_elsewhere:
+            raise MatchFirst(text)
+        return await self.services.faq.amatch(text)  # in process: no waiting
 
     def form(self, name: str) -> dict[str, Any]:
         """The data a multi-step form collected so far (created on first use)."""

@@ -189,6 +189,11 @@ class FaqService:
             return None
         return process.pid
 
+    @property
+    def matches_elsewhere(self) -> bool:
+        """``amatch`` waits for the child process (rather than matching in place)."""
+        return self.match_process_pid is not None
+
     async def amatch(self, text: str) -> MatchResult:
         """``match``, in the child process when there is one for the FAQ now served."""
         loaded, process = self._current, self._process

@@ -35,7 +35,7 @@ async def handle(turn: Turn) -> str | None:
 
 async def answer(turn: Turn, query: str) -> str | None:
     """Matches the question: answer it, offer up to three, or say we can't."""
-    result = await turn.services.faq.amatch(query)
+    result = await turn.match(query)
     best = result.candidates[0] if result.candidates else None
     turn.data["ask"] = {"query": query}
     # Decisions are string enums: compared by value, so dialogs need not import faq.

@@ -78,7 +78,7 @@ def _after_edit(turn: Turn, default: str) -> str:
 async def infer_category(turn: Turn, text: str) -> str | None:
     """Guesses the category from the words used; None when unsure."""
     faq = turn.services.faq
-    result = await faq.amatch(text)
+    result = await turn.match(text)
     if result.decision.value != "none" and result.candidates:
         return result.candidates[0].entry.category
     best, hits = None, 0
