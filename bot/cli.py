@@ -58,7 +58,8 @@ def _run_chat(args: argparse.Namespace) -> int:
     from .channels.terminal import TerminalChannel
     from .runtime import open_runtime
 
-    settings = _settings(args)
+    # One resident at a terminal: questions are matched in this process.
+    settings = _settings(args).model_copy(update={"faq_match_process": False})
     _setup_logging("WARNING")
     user = args.user or getpass.getuser()
 

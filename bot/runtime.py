@@ -75,18 +75,23 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, clock: Clock = utc_now, faq: FaqService | None = None
+) -> AsyncIterator[Runtime]:
     """Open the database, load FAQ and centers, and finish unprocessed messages.
 
     No adapter or background job runs here: ``bot.app`` starts those in the
     application's lifespan (``minshi serve``), the terminal chat its own.
+    ``faq``: the FAQ of ``settings``, loaded already (one process running several
+    runtimes one after another reads it once).
     """
-    faq = FaqService(
-        settings.faq_dir,
-        reload_interval=settings.faq_reload_seconds,
-        match_process=settings.faq_match_process,
-    )
-    faq.load()
+    if faq is None:
+        faq = FaqService(
+            settings.faq_dir,
+            reload_interval=settings.faq_reload_seconds,
+            match_process=settings.faq_match_process,
+        )
+        faq.load()
     centers = load_centers(settings.centers_file, faq.categories().keys())
     texts = Texts(settings.texts_file)
     db = open_database(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,13 +16,18 @@ from .chromium import launched_chromium
 from .postgres import Cluster, PostgresUnavailable, throwaway_cluster
 from .support import Clock, Service, run_service
 
+# Every service started here (in this process or as `minshi serve`) would start an FAQ
+# matching process of its own; tests/faq/test_match_process.py, and the tests of it
+# through the web chat and `minshi serve`, turn it on.
+os.environ.setdefault("MINSHI_FAQ_MATCH_PROCESS", "false")
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
         db=tmp_path / "minshi.db",
         attachments_dir=tmp_path / "attachments",
-        faq_match_process=False,  # tests/faq/test_match_process.py starts the child
+        faq_match_process=False,  # see MINSHI_FAQ_MATCH_PROCESS above
         _env_file=None,
     )
 

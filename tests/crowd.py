@@ -57,6 +57,7 @@ class ServiceProcess:
             "PYTHONPATH": str(ROOT),
             "MINSHI_ATTACHMENTS_DIR": str(workdir / "attachments"),
             "MINSHI_LOG_LEVEL": "WARNING",
+            "MINSHI_FAQ_MATCH_PROCESS": "false",  # as in tests/conftest.py
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

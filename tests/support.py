@@ -24,8 +24,22 @@ from bot.channels import ChannelAdapter
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
 from common.clock import ManualClock
+from faq import FaqService
 
 Clock = ManualClock  # frozen at 2026-11-22 10:00 Beijing time until a test advances it
+_SHIPPED: list[FaqService] = []
+
+
+def _shipped_faq(settings: Settings) -> FaqService | None:
+    """The shipped FAQ, read once for every service of the tests that serve it as is
+    (reading it takes a third of a second); None for an FAQ folder of a test's own."""
+    if settings.faq_dir is not None or settings.faq_match_process:
+        return None
+    if not _SHIPPED:
+        shipped = FaqService(reload_interval=settings.faq_reload_seconds)
+        shipped.load()
+        _SHIPPED.append(shipped)
+    return _SHIPPED[0]
 
 
 @dataclass
@@ -44,7 +58,7 @@ async def run_service(
     start_timeout: float = 30,
 ) -> AsyncIterator[Service]:
     """Serve the app over real HTTP on a free port until the block ends."""
-    async with open_runtime(settings, clock=clock) as runtime:
+    async with open_runtime(settings, clock=clock, faq=_shipped_faq(settings)) as runtime:
         app = create_app(settings, runtime, adapters=adapters, background=background)
         sock = socket.socket()
         # Without it every small response waits for the peer's delayed ACK (~40 ms).

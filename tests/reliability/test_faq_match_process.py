@@ -57,7 +57,9 @@ async def test_questions_are_answered_and_the_child_ends_with_the_service(
     expected.load()
     best = expected.match(QUESTION).candidates[0].entry
     for ending in ("stop", "kill -9"):
-        service = ServiceProcess(tmp_path, tmp_path / "minshi.db")
+        service = ServiceProcess(
+            tmp_path, tmp_path / "minshi.db", env={"MINSHI_FAQ_MATCH_PROCESS": "true"}
+        )
         await service.start()
         try:
             child = await _matching_child(service)
