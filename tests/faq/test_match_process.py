@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,3 +96,19 @@ async def test_an_edited_faq_is_matched_by_a_new_child(small_faq: Path) -> None:
     finally:
         await service.stop()
     assert not Path(f"/proc/{before}").exists()  # the old child ended with the reload
+
+
+async def test_a_child_that_cannot_start_leaves_matching_to_the_service(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
+    service = FaqService(match_process=True)
+    await service.start()
+    try:
+        await eventually(lambda: "did not start" in caplog.text)
+        result = await service.amatch("老板拖欠工资三个月了怎么办")
+        assert result == service.match("老板拖欠工资三个月了怎么办")
+        assert service.match_process_pid is None and not service.matches_elsewhere
+    finally:
+        await service.stop()
+    assert "trying again in 1 s" in caplog.text
