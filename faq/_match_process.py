@@ -162,7 +162,7 @@ class MatchProcess:
         if child.stdin is not None and not child.stdin.is_closing():
             child.stdin.close()
         with contextlib.suppress(ProcessLookupError):
-            child.terminate()
+            child.kill()  # it ignores SIGTERM (see child_main)
         await child.wait()
         if self._reader is not None:
             await self._reader
@@ -208,9 +208,12 @@ def _serve(source: IO[bytes], out: IO[bytes]) -> None:
 
 
 def child_main() -> None:
-    # Ctrl+C reaches the whole process group: the service stops this child itself,
-    # and the child ends when its input closes (also when the service is killed).
+    # Ctrl+C reaches the whole process group, and systemd's SIGTERM the whole unit:
+    # the service, still running, would see its child end and start another. The
+    # service stops the child itself, and the child ends when its input closes (also
+    # when the service is killed).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Frames go out on a copy of stdout; whatever a library prints goes to stderr.
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

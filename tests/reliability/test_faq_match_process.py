@@ -1,9 +1,11 @@
 """``minshi serve`` matches questions in a child process: residents get the FAQ's answers,
-and the child never outlives the service, whether it stops or is killed."""
+and the child never outlives the service, whether it is stopped (SIGTERM to both, as
+systemd does) or killed."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -41,6 +43,19 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+async def _ignoring_sigterm(pid: int, timeout: float = 60) -> None:
+    """Until the child has started far enough to ignore SIGTERM (see child_main)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            status = Path(f"/proc/{pid}/status").read_text()
+            ignored = int(
+                next(x for x in status.splitlines() if x.startswith("SigIgn:")).split()[1], 16
+            )
+            if ignored & (1 << (signal.SIGTERM - 1)):
+                return
+            await asyncio.sleep(0.05)
+
+
 async def _matching_child(service: ServiceProcess, timeout: float = 60) -> int:
     assert service.proc is not None
     async with asyncio.timeout(timeout):
@@ -72,12 +87,16 @@ async def test_questions_are_answered_and_the_child_ends_with_the_service(
                 await resident.tap("法律咨询")
                 await resident.say(QUESTION)
                 assert resident.text.startswith(f"【{best.question}】"), resident.text
+            await _ignoring_sigterm(child)
         finally:
-            if ending == "stop":
+            if ending == "stop":  # systemd's stop: SIGTERM to every process of the unit
                 assert service.proc is not None
-                service.proc.send_signal(signal.SIGINT)  # Ctrl+C
+                os.kill(child, signal.SIGTERM)
+                service.proc.send_signal(signal.SIGTERM)
                 service.proc.wait(15)
             else:
                 service.kill()
         await _eventually_gone(child)
-    assert "Traceback" not in service.log.read_text()
+    log = service.log.read_text()
+    assert "Traceback" not in log
+    assert "starting another" not in log  # the child outlived the SIGTERM, as it should
