@@ -114,7 +114,8 @@ class MatchProcess:
         return self._child.pid if self._child is not None else None
 
     async def match(self, text: str) -> Found | None:
-        """The child's match of ``text``; None when it did not answer in time."""
+        """The child's match of ``text``; None when it did not answer in time (then it is
+        ended, and the FAQ service starts another)."""
         if not self.running:
             return None
         self._serial += 1
@@ -125,10 +126,20 @@ class MatchProcess:
             self._send(pickle.dumps((serial, text), protocol=pickle.HIGHEST_PROTOCOL))
             async with asyncio.timeout(_PATIENCE):
                 return await future
-        except (TimeoutError, ConnectionError):
+        except ConnectionError:
+            return None
+        except TimeoutError:
+            # Hung, or so far behind that matching here is quicker: it is replaced.
+            log.warning("FAQ matching process did not answer in %.0f s; ending it", _PATIENCE)
+            self._end()
             return None
         finally:
             self._waiting.pop(serial, None)
+
+    def _end(self) -> None:
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._child.kill()  # it ignores SIGTERM (see child_main)
 
     def _send(self, payload: bytes) -> None:
         assert self._child is not None and self._child.stdin is not None
@@ -161,8 +172,7 @@ class MatchProcess:
             return
         if child.stdin is not None and not child.stdin.is_closing():
             child.stdin.close()
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()  # it ignores SIGTERM (see child_main)
+        self._end()
         await child.wait()
         if self._reader is not None:
             await self._reader
