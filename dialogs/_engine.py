@@ -10,7 +10,9 @@ start-up, for residents who were held back for sending too fast, and on any
 instance a few seconds after another died), and their replies wait in the
 outbox until the channel's adapter delivers them.
 Replies to a live request are handed back to the adapter and stored as
-delivered in the same transaction.
+delivered in the same transaction. A turn never waits for the FAQ's matching
+process inside its transaction: it is rolled back, the question matched, and
+the turn run again (``MatchFirst``).
 
 Danger is looked at before anything else, at every step.
 """
