@@ -81,6 +81,7 @@ class FaqService:
         self._process: MatchProcess | None = None
         self._process_of: _Loaded | None = None  # the FAQ the child process was built from
         self._keeper: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     # -- loading --------------------------------------------------------
 
@@ -244,6 +245,7 @@ class FaqService:
         process, self._process, self._process_of = self._process, None, None
         if process is not None:
             await process.stop()
+        await asyncio.gather(*self._retiring)  # children replaced just before
 
     async def _keep_process(self) -> None:
         """Keep a child process built from the FAQ served: a new one after each reload,
@@ -269,8 +271,11 @@ class FaqService:
                     continue
                 old, self._process, self._process_of = self._process, fresh, loaded
                 retry = 1.0
-                if old is not None:
-                    await old.stop()
+                if old is not None:  # ended even if this task is cancelled meanwhile
+                    retiring = asyncio.create_task(old.stop())
+                    self._retiring.add(retiring)
+                    retiring.add_done_callback(self._retiring.discard)
+                    await asyncio.shield(retiring)
             with contextlib.suppress(TimeoutError):  # a reload is seen within the interval
                 async with asyncio.timeout(self.reload_interval):
                     await self._process.ended.wait()
