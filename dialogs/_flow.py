@@ -124,13 +124,12 @@ class Turn:
 
     async def match(self, text: str) -> MatchResult:
         """The FAQ's match of ``text``."""
-        if self.matched is None:
-            return await self.services.faq.amatch(text)
-        if (result := self.matched.get(text)) is not None:
-            return result
-        if self.services.faq.matches_elsewhere:
-            raise MatchFirst(text)
-        return await self.services.faq.amatch(text)  # in process: no waiting
+        if self.matched is not None:
+            if (result := self.matched.get(text)) is not None:
+                return result
+            if self.services.faq.matches_elsewhere:
+                raise MatchFirst(text)
+        return await self.services.faq.amatch(text)
 
     def form(self, name: str) -> dict[str, Any]:
         """The data a multi-step form collected so far (created on first use)."""

@@ -27,7 +27,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
         db=tmp_path / "minshi.db",
         attachments_dir=tmp_path / "attachments",
-        faq_match_process=False,  # see MINSHI_FAQ_MATCH_PROCESS above
         _env_file=None,
     )
 

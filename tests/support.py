@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,19 +28,20 @@ from common.clock import ManualClock
 from faq import FaqService
 
 Clock = ManualClock  # frozen at 2026-11-22 10:00 Beijing time until a test advances it
-_SHIPPED: list[FaqService] = []
+
+
+@functools.cache
+def _shipped() -> FaqService:
+    """The shipped FAQ, read once for every test service that serves it as is (reading
+    it takes a third of a second)."""
+    shipped = FaqService()
+    shipped.load()
+    return shipped
 
 
 def _shipped_faq(settings: Settings) -> FaqService | None:
-    """The shipped FAQ, read once for every service of the tests that serve it as is
-    (reading it takes a third of a second); None for an FAQ folder of a test's own."""
-    if settings.faq_dir is not None or settings.faq_match_process:
-        return None
-    if not _SHIPPED:
-        shipped = FaqService(reload_interval=settings.faq_reload_seconds)
-        shipped.load()
-        _SHIPPED.append(shipped)
-    return _SHIPPED[0]
+    """None for an FAQ folder of a test's own, or one matched in a child process."""
+    return None if settings.faq_dir is not None or settings.faq_match_process else _shipped()
 
 
 @dataclass
