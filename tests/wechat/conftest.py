@@ -54,6 +54,18 @@ class WeChat:
 
         return await asyncio.wait_for(poll(), timeout)
 
+    async def fetched(self, media_id: str, within: float = 60) -> str:
+        """The local file a resident's media id resolves to, once the background loop has it.
+
+        Generous on purpose: the first ffmpeg on a fresh machine loads some 200
+        shared libraries from a cold disk before it converts anything.
+        """
+        store = self.service.runtime.store
+        async with asyncio.timeout(within):
+            while (local := await store.local_file("wechat", media_id)) is None:
+                await asyncio.sleep(0.02)
+        return local
+
     def inbound(self) -> list[dict[str, Any]]:
         return rows(self.service.runtime.settings.db, "SELECT * FROM inbound ORDER BY id")
 

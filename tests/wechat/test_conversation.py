@@ -127,15 +127,8 @@ async def test_photos_and_voice_are_kept_and_downloaded_in_the_background(wx: We
     assert voice.passive is not None and "共 2 个" in voice.passive
 
     store = wx.service.runtime.store
-
-    async def fetched() -> bool:
-        refs = [await store.local_file("wechat", m) for m in ("PHOTO-1", "VOICE-1", "VOICE-2")]
-        return all(refs)
-
-    async with asyncio.timeout(10):
-        while not await fetched():
-            await wx.fake.until(lambda: len(wx.fake.media_gets) >= 3)
-            await asyncio.sleep(0.01)
+    for media_id in ("PHOTO-1", "VOICE-1", "VOICE-2"):
+        await wx.fetched(media_id)
     attachments: Path = wx.service.runtime.settings.attachments_dir
     photo_file = await store.local_file("wechat", "PHOTO-1")
     voice_file = await store.local_file("wechat", "VOICE-1")

@@ -7,7 +7,6 @@ ffmpeg itself, as installed by ``scripts/test`` (``scripts/_system_deps.sh``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -22,20 +21,12 @@ from .conftest import WeChat
 from .sim import Resident, amr_nb
 
 
-async def _local_file(wx: WeChat, media_id: str) -> str:
-    store = wx.service.runtime.store
-    async with asyncio.timeout(10):
-        while (local := await store.local_file("wechat", media_id)) is None:
-            await asyncio.sleep(0.02)
-    return local
-
-
 async def _record(wx: WeChat, resident: Resident, media_id: str, data: bytes) -> Path:
     """The resident sends a recording; the file the media id resolves to once fetched."""
     wx.fake.media[media_id] = (data, "audio/amr")
     answer = await resident.send("voice", MediaId=media_id, Format="amr")
     assert answer.status == 200
-    local = await _local_file(wx, media_id)
+    local = await wx.fetched(media_id)
     return wx.service.runtime.settings.attachments_dir / local
 
 
