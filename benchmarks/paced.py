@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import io
 import os
 import statistics
@@ -131,7 +130,6 @@ async def run(rate: float, seconds: float, folder: Path, seed: int) -> dict[str,
     async with AsyncExitStack() as stack:
         with redirect_stdout(io.StringIO()):  # the demo accounts' notice
             state = await stack.enter_async_context(app.router.lifespan_context(app))
-        gc.freeze()  # as `minshi serve` does after start-up
         faq = state["runtime"].faq
         while faq.match_process_pid is None and Settings().faq_match_process:
             await asyncio.sleep(0.05)  # the FAQ's matching process is starting

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -30,6 +29,7 @@ from common.delivery import DeliveryWorker
 from common.jobs import JobRunner, LocalJobs, heartbeat
 
 from .channels import ChannelAdapter, build_adapters
+from .collector import keep_what_startup_built
 from .config import Settings
 from .console import Console
 from .console.alerts import send_alerts
@@ -196,13 +196,10 @@ def create_app(
                 await once.start()
                 stack.push_async_callback(once.stop)
                 runners += [jobs, once]
-            if runtime is None:
-                # The FAQ, dictionaries and centers loaded above live as long as the
-                # process: the collector need not scan them again (a full collection
-                # of them blocks every request for a fifth of a second).
-                gc.freeze()
+            if runtime is None:  # minshi serve: a process of its own
+                keep_what_startup_built()
                 if rt.warm_up is not None:  # the place index, when its thread is done
-                    rt.warm_up.add_done_callback(lambda _: gc.freeze())
+                    rt.warm_up.add_done_callback(lambda _: keep_what_startup_built())
             readiness = Readiness(ready=True)
             try:
                 yield {"runtime": rt, "delivery": worker, "jobs": runners, "readiness": readiness}
