@@ -44,6 +44,7 @@ from faq._cache import cached
 from faq._centroids import Centroids, question_part
 from faq._loader import FaqData
 from faq._model import Candidate, Decision, FaqEntry, MatchResult, Referral
+from faq._rules import phrasing_key
 from faq._synonyms import OFF_TOPIC_MARK, Synonyms
 
 __all__ = ["Matcher", "Thresholds"]
@@ -127,6 +128,23 @@ class _Scored:
     most_similar: bool = False  # no recalled document is more similar
 
 
+def _own_phrasings(entries: Sequence[FaqEntry]) -> dict[str, int]:
+    """Each phrasing as the matcher sees it, and the entry it belongs to.
+
+    A resident who types an entry's own question (or one of its variants) gets
+    that entry's answer, however close another entry comes: the scores weigh
+    words, and an entry whose question shares most of them with its neighbours
+    (借钱不还 / 欠钱多年) was offered only as a suggestion. (The loader refuses
+    a phrasing two entries share.)
+    """
+    owner: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        for text in entry.phrasings:
+            owner.setdefault(phrasing_key(text), index)
+    owner.pop("", None)
+    return owner
+
+
 # The answer model: logistic weights over ``Matcher.answer_signals`` ("" is the
 # bias), fitted by benchmarks/calibrate_answers.py on the tuning sets.
 _ANSWER_MODEL: dict[str, float] = {
@@ -207,6 +225,7 @@ class Matcher:
         learned = [r for r in referrals if r.examples]
         self._docs = self.entries + tuple(_referral_entry(r) for r in learned)
         self._referral_at = {len(self.entries) + k: r for k, r in enumerate(learned)}
+        self._phrasing_of = _own_phrasings(self.entries)
         self.thresholds = thresholds or Thresholds()
         synonyms = synonyms or Synonyms()
         keywords = {k for e in self.entries for k in e.keywords}
@@ -383,6 +402,9 @@ class Matcher:
         referral = learned or self._referral(analysis)
         if not scored:
             return MatchResult(text, Decision.NONE, (), referral)
+        own = self._phrasing_of.get(phrasing_key(text))
+        if own is not None:
+            return MatchResult(text, Decision.ANSWER, self._own_first(own, scored), None)
         decision = self._decide(analysis, scored, docs, referred=referral is not None)
         if decision is Decision.ANSWER:
             referral = None
@@ -397,6 +419,16 @@ class Matcher:
             floor = self.thresholds.related * scored[0].rank
             shown = [s for s in shown if s.rank >= floor]
         return MatchResult(text, decision, self._candidates(shown), referral)
+
+    def _own_first(self, own: int, scored: list[_Scored]) -> tuple[Candidate, ...]:
+        """The entry whose own phrasing was asked, then the next best."""
+        found = next((s for s in scored if s.index == own), None)
+        first = (
+            self._candidates([found])[0]
+            if found is not None
+            else Candidate(self.entries[own], 1.0, self.entries[own].question)
+        )
+        return (first, *self._candidates([s for s in scored if s.index != own][:2]))
 
     def _referral(self, analysis: Analysis) -> Referral | None:
         """The kind of matter the question's off-topic words point at most, if any."""

@@ -145,3 +145,16 @@ def test_shipped_faq_never_answers_what_it_does_not_cover(
     shipped: FaqService, question: str
 ) -> None:
     assert shipped.match(question).decision is not Decision.ANSWER
+
+
+def test_an_entrys_own_question_or_variant_is_answered_with_it(shipped: FaqService) -> None:
+    """However close a neighbouring entry comes (借钱不还 / 欠钱多年): typed as written
+    in the FAQ, with or without its question mark, it gets its own answer."""
+    not_answered = []
+    for entry in shipped.entries:
+        for phrasing in entry.phrasings:
+            for typed in (phrasing, phrasing.rstrip("？?")):
+                result = shipped.match(typed)
+                if result.decision is not Decision.ANSWER or ids(result)[0] != entry.id:
+                    not_answered.append((entry.id, typed, result.decision))
+    assert not_answered == []
