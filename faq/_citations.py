@@ -21,6 +21,7 @@ _PRC = "中华人民共和国"
 _SPC = "最高人民法院关于"
 _NUMERAL = "零〇一二两三四五六七八九十百千"
 _ARTICLE = re.compile(rf"^第([{_NUMERAL}\d]+)条(.*)$")
+_INSERTED = re.compile(r"之([一二三四五六七八九十]+)")
 # 最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）
 _APPLYING = re.compile(
     r"^适用《(?P<law>[^》]+)》(?P<part>.*?)的(若干)?(?P<kind>解释|规定)(?P<n>（.+）)?$"
@@ -113,9 +114,13 @@ def _articles(cited: list[Citation]) -> str:
     return "、".join(dict.fromkeys(shown))
 
 
-def _article_number(citation: Citation) -> int:
+def _article_number(citation: Citation) -> tuple[int, int]:
     parsed = _parse(citation.article)
-    return parsed[0] if parsed else 1 << 30  # unreadable: last, as cited
+    if parsed is None:
+        return 1 << 30, 0  # unreadable: last, as cited
+    number, rest = parsed
+    inserted = _INSERTED.match(rest)  # 第二百八十七条之二 comes after 第二百八十七条
+    return number, chinese_number(inserted[1]) if inserted else 0
 
 
 def _title(law: str) -> str:

@@ -17,6 +17,7 @@ from faq._model import Citation
 
 __all__ = [
     "DEFAULT_LAW_DIR",
+    "ArticleKey",
     "CitationError",
     "LawLibrary",
     "LawText",
@@ -30,9 +31,16 @@ _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
            "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _NUMERAL = "零〇一二两三四五六七八九十百千"
-_ARTICLE_LINE = re.compile(rf"^第([{_NUMERAL}]+)条[\s\u3000]*(.*)$")
-_CITATION = re.compile(rf"^(?P<law>.+?)\s*第\s*(?P<num>[{_NUMERAL}]+|\d+)\s*条(?P<rest>.*)$")
+# 第一百三十三条之一: an article inserted by an amendment keeps its neighbour's number.
+_INSERTED = r"之[一二三四五六七八九十]+"
+_ARTICLE_LINE = re.compile(rf"^第([{_NUMERAL}]+)条({_INSERTED})?(?=[\s\u3000]|$)[\s\u3000]*(.*)$")
+_ARTICLE_LABEL = re.compile(rf"第([{_NUMERAL}]+)条({_INSERTED})?")
+_CITATION = re.compile(
+    rf"^(?P<law>.+?)\s*第\s*(?P<num>[{_NUMERAL}]+|\d+)\s*条\s*(?P<inserted>{_INSERTED})?(?P<rest>.*)$"
+)
 _REST = re.compile(rf"^(第[{_NUMERAL}\d]+款)?(第[(（]?[{_NUMERAL}\d]+[)）]?项)?$")
+
+ArticleKey = tuple[int, int]  # (number, 0) or, for 第X条之N, (number, N)
 
 
 def chinese_number(text: str) -> int:
@@ -62,8 +70,8 @@ class LawText:
 
     title: str
     path: Path
-    labels: dict[int, str] = field(default_factory=dict)  # 291 -> "第二百九十一条"
-    articles: dict[int, list[str]] = field(default_factory=dict)
+    labels: dict[ArticleKey, str] = field(default_factory=dict)  # (291, 0) -> "第二百九十一条"
+    articles: dict[ArticleKey, list[str]] = field(default_factory=dict)
 
 
 def _alias_key(name: str) -> str:
@@ -89,27 +97,32 @@ def _parse_law(path: Path) -> LawText | None:
             continue
         match = _ARTICLE_LINE.match(line)
         if match:
-            number = chinese_number(match.group(1))
+            key = _key(match.group(1), match.group(2))
             current = [line]
             # Keep the first text of a number: a law states each article once.
-            if number not in law.articles:
-                law.articles[number] = current
-                law.labels[number] = f"第{match.group(1)}条"
+            if key not in law.articles:
+                law.articles[key] = current
+                law.labels[key] = f"第{match.group(1)}条{match.group(2) or ''}"
         elif current is not None and line:
             current.append(line)
     return law
 
 
-def parse_citation(text: str) -> tuple[str, int, str]:
-    """Split ``民法典 第二百九十一条第一款`` into (law name, 291, "第一款")."""
+def _key(number: str, inserted: str | None) -> ArticleKey:
+    return chinese_number(number), chinese_number(inserted[1:]) if inserted else 0
+
+
+def parse_citation(text: str) -> tuple[str, ArticleKey, str]:
+    """Split ``民法典 第二百九十一条第一款`` into (law name, (291, 0), "第一款");
+    ``刑法 第一百三十三条之一`` gives (刑法, (133, 1), "")."""
     cleaned = unicodedata.normalize("NFKC", text).strip()
     match = _CITATION.match(cleaned)
     rest = re.sub(r"\s", "", match.group("rest")) if match else ""
     if not match or not _REST.match(rest):
-        msg = f"basis {text!r} is not '<law title> 第X条'"
+        msg = f"basis {text!r} is not '<law title> 第X条' (or 第X条之一)"
         raise CitationError(msg)
     law = match.group("law").strip().strip("《》").strip()
-    return law, chinese_number(match.group("num")), rest
+    return law, _key(match.group("num"), match.group("inserted")), rest
 
 
 class LawLibrary:
@@ -140,22 +153,23 @@ class LawLibrary:
 
     def citation(self, text: str) -> Citation:
         """Parse and verify a basis item; raise CitationError naming what is wrong."""
-        name, number, rest = parse_citation(text)
+        name, key, rest = parse_citation(text)
         title = self.resolve(name)
         if title is None:
             msg = f"basis {text!r}: no law text titled {name!r}"
             raise CitationError(msg)
         law = self.laws[title]
-        if number not in law.articles:
+        if key not in law.articles:
+            number = f"{key[0]}" + (f"之{key[1]}" if key[1] else "")
             msg = f"basis {text!r}: {title} has no article {number} (it has {len(law.articles)})"
             raise CitationError(msg)
-        return Citation(law=title, article=law.labels[number] + rest)
+        return Citation(law=title, article=law.labels[key] + rest)
 
     def article_text(self, citation: Citation) -> str | None:
         """The article's text, paragraphs joined by newlines; None if unknown."""
         law = self.laws.get(citation.law)
-        match = re.match(rf"第([{_NUMERAL}]+)条", citation.article)
+        match = _ARTICLE_LABEL.match(citation.article)
         if law is None or match is None:
             return None
-        lines = law.articles.get(chinese_number(match.group(1)))
+        lines = law.articles.get(_key(match.group(1), match.group(2)))
         return "\n".join(lines) if lines else None

@@ -43,6 +43,11 @@ def test_articles_of_a_law_go_by_number(laws: LawLibrary) -> None:
     )
 
 
+def test_an_inserted_article_follows_the_article_it_was_inserted_after(laws: LawLibrary) -> None:
+    citations = cite(laws, "刑法 第二百八十七条之二", "刑法 第二百六十六条", "刑法 第二百八十七条")
+    assert format_basis(citations) == "《刑法》第266条、第287条、第287条之二"
+
+
 def test_a_repeated_article_is_shown_once(laws: LawLibrary) -> None:
     citations = cite(laws, "民法典 第二百九十一条", "中华人民共和国民法典 第二百九十一条")
     assert format_basis(citations) == "《民法典》第291条"

@@ -64,6 +64,8 @@ def test_a_paragraph_stays_in_the_citation(laws: LawLibrary) -> None:
         ("民法典 第一千三百条", "has no article 1300"),
         ("公司法 第一条", "no law text titled '公司法'"),
         ("民法典", "is not '<law title> 第X条'"),
+        ("刑法 第二百八十七条之九", "has no article 287之9"),
+        ("刑法 第二百八十七条之", "is not '<law title> 第X条'"),
     ],
 )
 def test_bad_citations_say_what_is_wrong(laws: LawLibrary, basis: str, message: str) -> None:
@@ -97,3 +99,28 @@ def test_a_law_folder_of_our_own(tmp_path: Path) -> None:
     laws = LawLibrary.load(tmp_path)
     assert laws.article_text(laws.citation("测试条例 第一条")) == "第一条 第一句。\n第二句。"
     assert DEFAULT_LAW_DIR.name == "law"
+
+
+def test_an_article_an_amendment_inserted_is_cited_by_its_own_text(laws: LawLibrary) -> None:
+    """第一百三十三条之一 (危险驾驶) is an article of its own, not a part of 第一百三十三条."""
+    inserted = laws.citation("刑法 第一百三十三条之一第一款")
+    assert str(inserted) == "《中华人民共和国刑法》第一百三十三条之一第一款"
+    text = laws.article_text(inserted)
+    assert text is not None and text.startswith("第一百三十三条之一 在道路上驾驶机动车")
+    assert "第一百三十三条之二" not in text
+    before = laws.article_text(laws.citation("刑法 第一百三十三条"))
+    assert before is not None and before.startswith("第一百三十三条 违反交通运输管理法规")
+    assert "醉酒" not in before  # 之一's text is not appended to it
+    fraud = laws.article_text(laws.citation("中华人民共和国刑法 第二百八十七条之二"))
+    assert fraud is not None and "支付结算" in fraud
+
+
+def test_a_line_that_merely_starts_with_an_article_name_is_not_an_article(tmp_path: Path) -> None:
+    (tmp_path / "x.md").write_text(
+        "# 测试条例\n\n第一条 第一句。\n\n第二条之一规定的情形除外。\n\n第二条 另一条。\n\n"
+        "第二条之一 插入的一条。\n"
+    )
+    laws = LawLibrary.load(tmp_path)
+    first = laws.article_text(laws.citation("测试条例 第一条"))
+    assert first == "第一条 第一句。\n第二条之一规定的情形除外。"
+    assert laws.article_text(laws.citation("测试条例 第二条之一")) == "第二条之一 插入的一条。"
