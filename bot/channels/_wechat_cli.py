@@ -181,11 +181,20 @@ def _call(action: Any) -> Any:
     async def run() -> Any:
         from common.clock import utc_now
 
-        api = WeChatApi(settings.wechat_api_url, app_id, secret, utc_now)
-        try:
-            return await action(api)
-        finally:
-            await api.aclose()
+        from ..storage import SqlStore, migrate, open_database
+
+        database = open_database(
+            settings.database, synchronous=settings.db_synchronous, pool_size=2
+        )
+        async with database as db:
+            await migrate(db)
+            # The token the running service keeps in the database: fetching another
+            # would cut the service's short (WeChat honours only the newest for long).
+            api = WeChatApi(settings.wechat_api_url, app_id, secret, utc_now, tokens=SqlStore(db))
+            try:
+                return await action(api)
+            finally:
+                await api.aclose()
 
     try:
         return asyncio.run(run())

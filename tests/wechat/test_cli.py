@@ -124,3 +124,14 @@ async def test_media_upload(fake: FakeWeChat) -> None:
     finally:
         await api.aclose()
     assert media_id == "UPLOADED-1" and fake.uploads[0][0] == "image"
+
+
+async def test_commands_use_the_token_the_service_keeps(
+    configured: FakeWeChat, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token fetched by a command would cut the running service's short: the
+    commands use the one kept in the database, as every service instance does."""
+    assert await minshi("wechat", "menu") == 0
+    assert await minshi("wechat", "qrcode", "--region", "620702103203") == 0
+    assert await minshi("wechat", "menu") == 0
+    assert len(configured.tokens_issued) == 1
