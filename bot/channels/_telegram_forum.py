@@ -68,7 +68,9 @@ log = logging.getLogger(__name__)
 STALE_CREATION = timedelta(seconds=60)  # a topic claimed this long ago and not opened: retake
 WAIT_FOR_CREATION = timedelta(seconds=1)
 NOT_IN_GROUP_RETRY = timedelta(minutes=10)
-MEMBER_SECONDS = 60.0  # how long a group membership looked up is trusted
+# How long a group membership looked up is trusted, unless the group says
+# sooner that someone joined, left or was removed.
+MEMBER_SECONDS = 60.0
 LINK_TRIES = 5  # wrong link codes a Telegram user may send per window
 LINK_WINDOW = 15 * 60.0
 _COMMAND = re.compile(r"/([A-Za-z_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
@@ -364,6 +366,8 @@ class ForumChannel(ChannelAdapter):
         message = update.message or (
             update.callback_query.message if update.callback_query else None
         )
+        if update.chat_member is not None:
+            return update.chat_member.chat.id in self.groups
         if message is None:
             return (
                 update.edited_message is not None and update.edited_message.chat.id in self.groups
@@ -382,6 +386,10 @@ class ForumChannel(ChannelAdapter):
         rt = self.runtime
         if update.edited_message is not None and update.message is None:
             return  # an edit is not a new message; what was sent stands
+        if update.chat_member is not None:  # (Telegram sends these to group admins)
+            changed = update.chat_member
+            self._forget_member(changed.chat.id, changed.new_chat_member.user.id)
+            return
         if not await rt.store.first_sight("telegram", f"update:{update.update_id}", rt.clock()):
             log.info("telegram: group update %s again; done before", update.update_id)
             return
@@ -429,6 +437,10 @@ class ForumChannel(ChannelAdapter):
             name = own.name if own else account.center_id
             return None, REFUSALS["other_center"].format(who=who, own=name, center=center.name)
         return account, ""
+
+    def _forget_member(self, chat_id: int, user_id: int) -> None:
+        """Someone joined, left or was removed: ask Telegram again next time."""
+        self._members.pop((chat_id, user_id), None)
 
     async def _is_member(self, chat_id: int, user_id: int) -> bool:
         key = (chat_id, user_id)
@@ -485,6 +497,10 @@ class ForumChannel(ChannelAdapter):
         return ""
 
     async def _group_message(self, message: Message) -> None:
+        joined_or_left = [*(message.new_chat_members or ()), message.left_chat_member]
+        for person in joined_or_left:
+            if person is not None:
+                self._forget_member(message.chat.id, person.id)
         case = await self._case_of(message)
         if case is None:
             return

@@ -91,7 +91,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
 BLOCKED_RETRY = timedelta(days=1)  # a blocked resident's messages wait (woken on unblock)
 HINT_INTERVAL = timedelta(seconds=30)  # one "cannot use this" hint per resident at most
 _MAX_BODY = 1_048_576

@@ -355,6 +355,45 @@ async def test_people_who_may_not_act_are_refused_politely(forum: Forum) -> None
     await resident.client.aclose()
 
 
+async def test_joining_or_leaving_the_group_counts_at_once(forum: Forum) -> None:
+    """Membership looked up is trusted for a minute, unless the group says sooner."""
+    resident, number = await forum.report()
+    not_in_group = "不在寺儿沟村综治中心的调解群里"
+    await forum.write(LI, number, "我先问问情况")  # a member: looked up and trusted
+    assert not_in_group not in forum.said(number)
+
+    forum.fake.members[VILLAGE_GROUP].discard(LI)
+    left = {"message_id": next(_ids), "date": DATE, "chat": chat_json(VILLAGE_GROUP)}
+    await forum.deliver(forum.fake.update(message={**left, "left_chat_member": person(LI)}))
+    await forum.write(LI, number, "离开调解群以后说的话")
+    assert forum.said(number).count(not_in_group) == 1
+
+    await forum.write(WANG, number, "我看看")  # a member, looked up
+    forum.fake.members[VILLAGE_GROUP].discard(WANG)
+    removed = {
+        "chat": chat_json(VILLAGE_GROUP),
+        "from": person(ZHAO),
+        "date": DATE,
+        "old_chat_member": {"user": person(WANG), "status": "member"},
+        "new_chat_member": {"user": person(WANG), "status": "kicked", "until_date": 0},
+    }
+    await forum.deliver(forum.fake.update(chat_member=removed))
+    tap = forum.claim_update(WANG, number)
+    await forum.deliver(tap)
+    assert not_in_group in forum.answer(tap["callback_query"]["id"])
+
+    tap = forum.claim_update(OUTSIDER, number)
+    await forum.deliver(tap)  # not a member: looked up and trusted
+    assert not_in_group in forum.answer(tap["callback_query"]["id"])
+    forum.fake.members[VILLAGE_GROUP].add(OUTSIDER)
+    joined = {**left, "message_id": next(_ids), "new_chat_members": [person(OUTSIDER)]}
+    await forum.deliver(forum.fake.update(message=joined))
+    await forum.deliver(forum.claim_update(OUTSIDER, number))
+    case = await forum.case(number)
+    assert case.assignee == "outsider"
+    await resident.client.aclose()
+
+
 async def test_a_resent_update_acts_once(forum: Forum) -> None:
     resident, number = await forum.report()
     await forum.deliver(forum.claim_update(LI, number))
