@@ -115,13 +115,11 @@ class _PipeWriter(logging.Handler):
 
     def _write(self) -> None:
         while True:
-            time.sleep(_PAUSE)  # not woken by each line: that would cost the loop more
-            batch: list[str] = []
+            batch = [self._lines.get()]  # asleep while nothing is logged
+            time.sleep(_PAUSE)  # the lines logged meanwhile wake no one: cheaper for the loop
             with contextlib.suppress(queue.Empty):
                 while True:
                     batch.append(self._lines.get_nowait())
-            if not batch:
-                continue
             try:
                 self.stream.write("".join(batch))
                 self.stream.flush()
