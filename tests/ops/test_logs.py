@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _until_healthy(
+    client: httpx.Client, server: subprocess.Popen[bytes], output: Callable[[], str]
+) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, output()
+        assert time.monotonic() < deadline, "minshi serve did not start"
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
 
 
 def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> None:
@@ -42,15 +57,7 @@ def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> N
     ):
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
-                deadline = time.monotonic() + 60
-                while True:
-                    assert server.poll() is None, log_file.read_text()
-                    assert time.monotonic() < deadline, "minshi serve did not start"
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.05)
+                _until_healthy(client, server, log_file.read_text)
                 given = client.get(
                     f"/chat?phone={PHONE}&id={ID_NUMBER}", headers={"X-Request-ID": "req-42"}
                 )
@@ -88,15 +95,7 @@ def test_a_log_pipe_nobody_reads_does_not_stop_the_service(tmp_path: Path) -> No
             with httpx.Client(
                 base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10
             ) as client:
-                deadline = time.monotonic() + 60
-                while True:
-                    assert server.poll() is None
-                    assert time.monotonic() < deadline, "minshi serve did not start"
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.05)
+                _until_healthy(client, server, lambda: "see its stderr")
                 answered = [client.get("/chat").status_code for _ in range(requests)]
         finally:
             server.send_signal(signal.SIGINT)
