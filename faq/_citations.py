@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from faq._laws import chinese_number
+from faq._laws import article_key, chinese_number
 from faq._model import Citation
 
 __all__ = ["format_article", "format_basis", "short_title"]
@@ -21,7 +21,6 @@ _PRC = "中华人民共和国"
 _SPC = "最高人民法院关于"
 _NUMERAL = "零〇一二两三四五六七八九十百千"
 _ARTICLE = re.compile(rf"^第([{_NUMERAL}\d]+)条(.*)$")
-_INSERTED = re.compile(r"之([一二三四五六七八九十]+)")
 # 最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）
 _APPLYING = re.compile(
     r"^适用《(?P<law>[^》]+)》(?P<part>.*?)的(若干)?(?P<kind>解释|规定)(?P<n>（.+）)?$"
@@ -115,12 +114,8 @@ def _articles(cited: list[Citation]) -> str:
 
 
 def _article_number(citation: Citation) -> tuple[int, int]:
-    parsed = _parse(citation.article)
-    if parsed is None:
-        return 1 << 30, 0  # unreadable: last, as cited
-    number, rest = parsed
-    inserted = _INSERTED.match(rest)  # 第二百八十七条之二 comes after 第二百八十七条
-    return number, chinese_number(inserted[1]) if inserted else 0
+    # 第二百八十七条之二 comes after 第二百八十七条; unreadable: last, as cited
+    return article_key(citation.article) or (1 << 30, 0)
 
 
 def _title(law: str) -> str:

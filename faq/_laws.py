@@ -21,6 +21,7 @@ __all__ = [
     "CitationError",
     "LawLibrary",
     "LawText",
+    "article_key",
     "chinese_number",
     "parse_citation",
 ]
@@ -112,6 +113,12 @@ def _key(number: str, inserted: str | None) -> ArticleKey:
     return chinese_number(number), chinese_number(inserted[1:]) if inserted else 0
 
 
+def article_key(article: str) -> ArticleKey | None:
+    """The article a citation's article part names: ``第二百八十七条之二第一款`` → (287, 2)."""
+    match = _ARTICLE_LABEL.match(article)
+    return _key(match.group(1), match.group(2)) if match else None
+
+
 def parse_citation(text: str) -> tuple[str, ArticleKey, str]:
     """Split ``民法典 第二百九十一条第一款`` into (law name, (291, 0), "第一款");
     ``刑法 第一百三十三条之一`` gives (刑法, (133, 1), "")."""
@@ -168,8 +175,8 @@ class LawLibrary:
     def article_text(self, citation: Citation) -> str | None:
         """The article's text, paragraphs joined by newlines; None if unknown."""
         law = self.laws.get(citation.law)
-        match = _ARTICLE_LABEL.match(citation.article)
-        if law is None or match is None:
+        key = article_key(citation.article)
+        if law is None or key is None:
             return None
-        lines = law.articles.get(_key(match.group(1), match.group(2)))
+        lines = law.articles.get(key)
         return "\n".join(lines) if lines else None

@@ -88,9 +88,9 @@ class _PipeWriter(logging.Handler):
 
     The event loop never waits for a write (a full pipe to journald, a slow
     disk): lines wait in memory and go out once the stream takes them again.
-    The thread writes what was logged in the last 20 ms in one write, so a line
-    costs the loop less than writing it in place (one write and flush a line),
-    and the thread seldom needs Python's lock the loop runs under. ``flush``
+    The thread writes what was logged in the last 20 ms in one write, woken
+    only by the first of them, so it seldom needs Python's lock the loop runs
+    under and a line costs the loop about what writing it in place did. ``flush``
     (called by ``logging.shutdown`` when the process exits) waits until every
     line is out.
     """
