@@ -15,6 +15,7 @@ from common.clock import Clock
 __all__ = ["FloodGate"]
 
 Key = tuple[str, str]
+_MANY = 10_000  # residents remembered before the quiet ones are forgotten
 
 
 class FloodGate:
@@ -23,6 +24,7 @@ class FloodGate:
         self.limit = limit
         self.seconds = seconds
         self._arrivals: dict[Key, deque[float]] = {}
+        self._forgot_at = float("-inf")
         self.held: set[Key] = set()  # residents with messages held back, not yet processed
 
     def arrive(self, key: Key) -> bool:
@@ -40,7 +42,11 @@ class FloodGate:
 
     def _window(self, key: Key) -> deque[float]:
         moment = self.clock().timestamp()
-        if len(self._arrivals) > 10_000:  # forget residents who went quiet
+        # Forget residents who went quiet, once a window at most: with more than _MANY
+        # residents active in one window, doing it at every message would cost each
+        # message a pass over all of them.
+        if len(self._arrivals) > _MANY and moment - self._forgot_at > self.seconds:
+            self._forgot_at = moment
             horizon = moment - self.seconds
             self._arrivals = {k: w for k, w in self._arrivals.items() if w and w[-1] > horizon}
         window = self._arrivals.setdefault(key, deque())

@@ -8,6 +8,7 @@ writes into ``texts.yaml`` or the centers file is callable too. Amounts
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["phone_numbers"]
 
@@ -22,6 +23,7 @@ _PHONE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # replies are mostly the same texts: menus, prompts, answers
 def phone_numbers(text: str) -> tuple[str, ...]:
     """Every callable number in ``text``, in order, each once."""
     return tuple(dict.fromkeys(_PHONE.findall(text)))

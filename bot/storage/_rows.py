@@ -25,8 +25,18 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
+_last_iso: tuple[datetime, str] = (datetime.min.replace(tzinfo=UTC), "")
+
+
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """``moment`` as stored text. A turn passes one ``now`` to a dozen columns: the
+    text of the last moment converted is kept (datetimes are immutable)."""
+    global _last_iso
+    last, text = _last_iso
+    if moment is not last:
+        text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        _last_iso = (moment, text)
+    return text
 
 
 def parse_iso(text: str) -> datetime:
