@@ -213,12 +213,13 @@ def create_app(
         return RedirectResponse("/chat")
 
     routes = [
+        # Residents' messages first: a request tries the routes in order.
+        *(route for channel in channels for route in channel.routes()),
         Route("/", index),
         Route("/chat", chat_page),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        *(route for channel in channels for route in channel.routes()),
         *console.routes(),
     ]
     return Starlette(

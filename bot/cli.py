@@ -33,6 +33,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .db_cli import preflight
+    from .http_protocol import OneWriteHttpProtocol
     from .storage._database import url_for_display
 
     settings = _settings(args)
@@ -44,6 +45,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     print(f"数据库：{url_for_display(settings.database)}（按 Ctrl+C 停止）", flush=True)
     config = uvicorn.Config(
         app,
+        http=OneWriteHttpProtocol,  # a response in one write, not two
         host=settings.host,
         port=settings.port,
         timeout_graceful_shutdown=3,  # web chat event streams stay open until closed

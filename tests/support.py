@@ -23,6 +23,7 @@ import uvicorn
 from bot.app import create_app
 from bot.channels import ChannelAdapter
 from bot.config import Settings
+from bot.http_protocol import OneWriteHttpProtocol
 from bot.runtime import Runtime, open_runtime
 from common.clock import ManualClock
 from faq import FaqService
@@ -69,6 +70,7 @@ async def run_service(
         port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             app,
+            http=OneWriteHttpProtocol,  # as `minshi serve` does
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=1,  # open event streams never end by themselves

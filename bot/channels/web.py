@@ -384,8 +384,8 @@ class WebChannel(ChannelAdapter):
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/api/chat/session", self.create_session, methods=["POST"]),
             Route("/api/chat/messages", self.send_message, methods=["POST"]),
+            Route("/api/chat/session", self.create_session, methods=["POST"]),
             Route("/api/chat/messages", self.history, methods=["GET"]),
             Route("/api/chat/events", self.events, methods=["GET"]),
             Route(_PHOTO.path, self.upload_photo, methods=["POST"]),
