@@ -56,6 +56,21 @@ def _plain(value: Any) -> Any:
     return mask_sensitive(str(value))
 
 
+class _TextFormatter(logging.Formatter):
+    """``_TEXT_FORMAT``; the date and time to the second is worked out once a second."""
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second, stamp = self._second
+        if int(record.created) != second:
+            stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (int(record.created), stamp)
+        return f"{stamp},{int(record.msecs):03d}"  # as logging.Formatter does
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, extras."""
 
@@ -137,8 +152,12 @@ class _PipeWriter(logging.Handler):
 
 def setup_logging(level: str, fmt: str = "text") -> None:
     """Configure the root logger for the ``minshi`` command (uvicorn's loggers included)."""
+    # No line names the caller's file and line, its thread or its process: not
+    # collecting them saves a third of what a line costs (an access line a request).
+    logging._srcfile = None  # the documented switch (logging.html#optimization)
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = _PipeWriter(sys.stderr)
     handler.addFilter(MaskingFilter())
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else _TextFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

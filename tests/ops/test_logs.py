@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.ops.logs import REQUEST_ID, JsonFormatter, RequestIdFilter
+from bot.ops.logs import _TEXT_FORMAT, REQUEST_ID, JsonFormatter, RequestIdFilter, _TextFormatter
 from common.privacy import MaskingFilter
 
 from .conftest import ID_NUMBER, PHONE
@@ -127,3 +127,15 @@ def test_extra_fields_and_exceptions_are_masked_json() -> None:
     assert line["note"] == "call 138****5678"
     assert "ValueError: bad phone 138****5678" in line["exception"]
     assert PHONE not in json.dumps(line)
+
+
+def test_text_lines_carry_the_time_of_each_record() -> None:
+    """The text format as logging's own, also for records in the same second and
+    the ones after it (the date and time to the second is kept between records)."""
+    ours, logging_own = _TextFormatter(), logging.Formatter(_TEXT_FORMAT)
+    start = 1_764_640_000.0
+    for offset in (0.001, 0.5, 0.999, 1.0, 1.25, 61.7, 3600.002, 0.2):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s", ("GET /",), None)
+        record.created = start + offset
+        record.msecs = (record.created - int(record.created)) * 1000
+        assert ours.format(record) == logging_own.format(record)
