@@ -8,8 +8,8 @@ carry and the client to wake up for, every request. Here the writes made
 while the event loop runs one step are joined and sent together when the
 step ends (the next turn of the loop), so a response is one write.
 
-At 1,000 messages/s in benchmarks/load.py the event loop's CPU a message
-fell by about a sixth (benchmarks/README.md).
+Measured on GET /readyz at saturation: 101–113 µs of the event loop's CPU a
+request instead of 127–133, and half the client's (benchmarks/README.md).
 """
 
 from __future__ import annotations
