@@ -279,9 +279,9 @@ class Engine:
         taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
         if taken is None:
             return None, []
-        inbound_id = taken[0]
-        if inbound_id != up_to:
-            msg = taken[1]
+        inbound_id, earlier = taken
+        if earlier is not None:  # an earlier message of the resident waited: it goes first
+            msg = earlier
         loaded = await w.conversation(msg.channel, msg.user_id)
         state, data = loaded if loaded else (MENU, {})
         turn = Turn(msg, inbound_id, state, data, w, self.services, now, matched=matched)

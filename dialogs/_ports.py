@@ -61,9 +61,10 @@ class TurnWrites(CaseWrites, Protocol):
 
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
-    ) -> tuple[int, Inbound] | None:
+    ) -> tuple[int, Inbound | None] | None:
         """Take the resident's turn: mark their oldest unprocessed message (id at most
-        ``up_to``) processed and return it; None when none is left. One transaction
+        ``up_to``) processed and return its id and the message, but no message when it
+        is ``up_to`` itself (the caller has that one); None when none is left. One transaction
         at a time holds a resident's turn, in every process sharing the database, so
         a resident's messages are processed in the order they were stored."""
         ...

@@ -168,7 +168,7 @@ class MemoryWrites(_Reads):
 
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
-    ) -> tuple[int, Inbound] | None:
+    ) -> tuple[int, Inbound | None] | None:
         # One transaction at a time holds the store's lock: the resident's turn too.
         for row in self._t.inbound.values():
             if row.id > up_to:
@@ -178,7 +178,7 @@ class MemoryWrites(_Reads):
                 user_id,
             ):
                 row.processed_at = now
-                return row.id, row.msg
+                return row.id, None if row.id == up_to else row.msg
         return None
 
     async def save_conversation(

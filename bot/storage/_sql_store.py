@@ -158,7 +158,7 @@ class SqlWrites(_Reads):
 
     async def take_next_inbound(
         self, channel: str, user_id: str, up_to: int, now: datetime
-    ) -> tuple[int, Inbound] | None:
+    ) -> tuple[int, Inbound | None] | None:
         await serialize(self._tx, "resident", channel, user_id)  # the resident's turn
         row = await self._one(
             "UPDATE inbound SET processed_at = ? WHERE id = ("
@@ -167,7 +167,10 @@ class SqlWrites(_Reads):
             " RETURNING id, channel, user_id, platform_msg_id, body",
             (iso(now), channel, user_id, up_to),
         )
-        return _inbound(row) if row else None
+        if row is None:
+            return None
+        # Usually ``up_to`` itself, which the caller has: not decoded again.
+        return (up_to, None) if row["id"] == up_to else _inbound(row)
 
     async def save_conversation(
         self, channel: str, user_id: str, state: str, data: dict[str, Any], now: datetime

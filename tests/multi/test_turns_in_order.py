@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from common import jsontext
 from common.messages import Inbound
 from faq import FaqService
 from handoff import CenterDirectory
@@ -63,6 +64,10 @@ async def test_a_message_stored_earlier_elsewhere_is_answered_first(
     on_b.replies = on_a.replies
     answered = await on_b.say("第二段经过")
     assert [r["text"][:10] for r in answered] == ["记下了（第 1 条）", "记下了（第 2 条）"]
+    conversation = await b.store.conversation("web", on_b.user_id)
+    assert conversation is not None
+    told = jsontext.dumps(conversation[1])  # each turn with its own message's words
+    assert "第一段经过" in told and told.index("第一段经过") < told.index("第二段经过")
     assert await b.store.unprocessed_inbound() == []
     assert await a.engine.catch_up(everyone=True) == 0  # nothing left to do twice
 
