@@ -52,15 +52,13 @@ async def ask(port: int, seconds: float, connections: int) -> int:
 
 async def measure(service: Service, seconds: float, connections: int) -> tuple[float, float, float]:
     await ask(service.port, min(2.0, seconds), connections)  # warm up
-    loop, mine, wall = (
-        service.cpu_seconds(main_thread=True),
-        time.process_time(),
-        time.perf_counter(),
-    )
+    loop_before = service.cpu_seconds(main_thread=True)
+    mine_before = time.process_time()
+    started = time.perf_counter()
     answered = await ask(service.port, seconds, connections)
-    wall = time.perf_counter() - wall
-    loop = service.cpu_seconds(main_thread=True) - loop
-    mine = time.process_time() - mine
+    wall = time.perf_counter() - started
+    loop = service.cpu_seconds(main_thread=True) - loop_before
+    mine = time.process_time() - mine_before
     return answered / wall, loop / answered * 1e6, mine / answered * 1e6
 
 
