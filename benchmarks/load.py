@@ -17,7 +17,9 @@ console API. Three measurements, printed as tables:
 2. latency at load: an open-loop offered load of ``--rate`` messages a second
    at a fixed pace, spread over ``--residents`` residents, at most
    ``--in-flight`` requests at once; latency counts from the moment a message
-   was due, so a backlog shows;
+   was due, so a backlog shows. It is split: how late the generator sent,
+   and how long the service's app took (its own ``http_request_seconds``
+   histogram, read from ``/metrics`` before and after the phase);
 3. the storage limit: raw aiosqlite committing the same three writes a message
    needs (inbound, conversation state, reply; WAL, synchronous=FULL, one commit
    per message) on the same disk — on PostgreSQL raw asyncpg, one connection, a
@@ -48,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -327,6 +330,7 @@ class Tally:
 
     latencies: list[float] = field(default_factory=list)
     spans: list[tuple[float, float]] = field(default_factory=list)  # (due or sent, answered)
+    late: list[float] = field(default_factory=list)  # open loop: from due to sending
     errors: Counter[str] = field(default_factory=Counter)
     sessions: int = 0
     cut_off: int = 0  # requests in flight when the service was killed
@@ -364,6 +368,8 @@ class Load:
     async def send(self, resident: Resident, tally: Tally, due: float | None = None) -> bool:
         """The resident's next message; True when the conversation may go on."""
         began = due if due is not None else time.perf_counter()
+        if due is not None:
+            tally.late.append(time.perf_counter() - due)
         try:
             if not resident.token:
                 status, _, body = await self.client.call("POST", "/api/chat/session")
@@ -721,6 +727,25 @@ async def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
+_BUCKET = re.compile(
+    r'^minshi_http_request_seconds_bucket\{(?=[^}]*channel="web")[^}]*le="([^"]+)"[^}]*\} (\S+)$',
+    re.M,
+)
+
+
+def web_request_buckets(ports: list[int]) -> Counter[float]:
+    """The services' ``http_request_seconds`` histogram for the web chat: how many
+    requests took at most each bucket's seconds inside the app (from the first
+    middleware to the response sent), summed over instances and statuses."""
+    counts: Counter[float] = Counter()
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        for le, count in _BUCKET.findall(text):
+            counts[float(le)] += float(count)
+    return counts
+
+
 async def _typical_sizes(url: str) -> tuple[int, int, int]:
     """Average sizes of the inbound body, conversation data and reply body of the run."""
     sizes = [
@@ -881,6 +906,40 @@ def _usage_row(name: str, usage: dict[str, float], messages: int) -> str:
     )
 
 
+def _bucket_ms(buckets: Counter[float], q: float) -> str:
+    """The histogram's bucket holding quantile ``q``, as "≤ its bound"."""
+    total = buckets.get(float("inf"), 0)
+    for le in sorted(buckets):
+        if buckets[le] >= q * total:
+            return "> 10 s" if le == float("inf") else f"≤ {le * 1000:g}"
+    return "-"
+
+
+def print_breakdown(lat: Tally, in_app: Counter[float]) -> None:
+    """Where a message's latency went: the generator late in sending it, the
+    service's app answering it, and everything in between (the sockets, the
+    service's event loop before it reads the request, the generator reading
+    the reply) in the whole due-to-answered time."""
+    total = in_app.get(float("inf"), 0)
+    within = in_app.get(0.05, 0) / total * 100 if total else 0.0
+    print("\n| part of the latency | p50 ms | p99 ms | within 50 ms |")
+    print("|---|---|---|---|")
+    late_share = sum(t <= 0.05 for t in lat.late) / max(len(lat.late), 1) * 100
+    print(
+        f"| generator: due → sent | {_ms(lat.late, 0.5)} | {_ms(lat.late, 0.99)} |"
+        f" {late_share:.1f}% |"
+    )
+    print(
+        f"| service: inside the app ({total:.0f} web requests, histogram buckets)"
+        f" | {_bucket_ms(in_app, 0.5)} | {_bucket_ms(in_app, 0.99)} | {within:.1f}% |"
+    )
+    all_share = sum(t <= 0.05 for t in lat.latencies) / max(len(lat.latencies), 1) * 100
+    print(
+        f"| whole: due → answered | {_ms(lat.latencies, 0.5)} |"
+        f" {_ms(lat.latencies, 0.99)} | {all_share:.1f}% |"
+    )
+
+
 def print_disk(probe: DiskProbe, lat: Tally, seconds: float) -> None:
     """The disk's own fsyncs in the latency phase, and the latency of the messages
     that no stall of the disk held up."""
@@ -939,6 +998,7 @@ def print_report(
         f"\nMost messages one resident sent within a minute: {results['per_minute']}"
         f" (flood limit {FLOOD_LIMIT})."
     )
+    print_breakdown(lat, results["in_app"])
     if isinstance(results["disk"], DiskProbe):
         print_disk(results["disk"], lat, args.duration)
 
@@ -1053,12 +1113,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         # At the end kill -9 while messages are in flight.
         ready = [load.resident() for _ in range(args.residents)]
         await load.open_loop(args.rate, args.warm_up, ready, args.in_flight)
+        in_app = await asyncio.to_thread(web_request_buckets, service.ports)
         loop_task = asyncio.create_task(
             load.open_loop(args.rate, args.duration, ready, args.in_flight)
         )
         probe = DiskProbe(workdir) if not args.database else nullcontext()
         with _measured(service) as usage, probe:
             results["latency"], results["per_minute"] = await loop_task
+        in_app = await asyncio.to_thread(web_request_buckets, service.ports) - in_app
+        results["in_app"] = in_app
         results["latency_usage"] = usage
         results["disk"] = probe
         results["service_mb"] = service.peak_mb()

@@ -7,6 +7,8 @@ everything acknowledged was found in the database after kill -9.
 
 from __future__ import annotations
 
+import re
+
 from tests.bench_scripts import run_benchmark
 
 
@@ -32,3 +34,11 @@ def test_a_short_load_run_prints_its_tables_and_verifies_the_database() -> None:
     assert acknowledged["messages stored exactly once"] > 0
     assert acknowledged["submitted cases exist"] > 0  # residents got through a whole report
     assert acknowledged["mediator replies stored once"] > 0
+    # The latency split: the service's own histogram saw every message of the phase
+    # (and the new residents' sessions), read from /metrics before and after it.
+    answered = re.search(
+        r"^\| \d+ \| (\d+) \| [\d.]+ \|", out.split("### Latency at load")[1], re.M
+    )
+    in_app = re.search(r"inside the app \((\d+) web requests", out)
+    assert answered and in_app, out
+    assert int(in_app.group(1)) >= int(answered.group(1)) > 0, out
