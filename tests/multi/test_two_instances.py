@@ -95,7 +95,11 @@ async def test_two_instances_share_residents_claims_live_updates_and_duties(
         # The other takes the scheduler over: a case now overdue escalates, once.
         past = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="microseconds")
         await db.execute("UPDATE cases SET due_at = $1 WHERE number = $2", past, second)
-        assert await holder_pid(db, "deadlines") == alive.process.pid
+        # The dead instance's session keeps its lock until PostgreSQL notices it is gone.
+        async with asyncio.timeout(GUARD):
+            while (holder_now := await holder_pid(db, "deadlines")) == dead.process.pid:
+                await asyncio.sleep(0.1)
+        assert holder_now == alive.process.pid
         async with asyncio.timeout(GUARD):
             while not await db.fetchval(
                 "SELECT COUNT(*) FROM case_events e JOIN cases c ON c.id = e.case_id"
