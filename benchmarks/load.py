@@ -928,25 +928,22 @@ def print_breakdown(lat: Tally, in_app: Counter[float]) -> None:
     service's app answering it, and everything in between (the sockets, the
     service's event loop before it reads the request, the generator reading
     the reply) in the whole due-to-answered time."""
-    total = in_app.get(float("inf"), 0)
-    within = in_app.get(0.05, 0) / total * 100 if total else 0.0
+
+    def row(part: str, times: list[float]) -> str:
+        within = sum(t <= 0.05 for t in times) / max(len(times), 1) * 100
+        return f"| {part} | {_ms(times, 0.5)} | {_ms(times, 0.99)} | {within:.1f}% |"
+
     print("\n| part of the latency | p50 ms | p99 ms | within 50 ms |")
     print("|---|---|---|---|")
-    late_share = sum(t <= 0.05 for t in lat.late) / max(len(lat.late), 1) * 100
-    print(
-        f"| generator: due → sent | {_ms(lat.late, 0.5)} | {_ms(lat.late, 0.99)} |"
-        f" {late_share:.1f}% |"
-    )
+    print(row("generator: due → sent", lat.late))
+    total = in_app.get(float("inf"), 0)
     if total:
+        within = in_app.get(0.05, 0) / total * 100
         print(
             f"| service: inside the app ({total:.0f} web requests, histogram buckets)"
             f" | {_bucket_ms(in_app, 0.5)} | {_bucket_ms(in_app, 0.99)} | {within:.1f}% |"
         )
-    all_share = sum(t <= 0.05 for t in lat.latencies) / max(len(lat.latencies), 1) * 100
-    print(
-        f"| whole: due → answered | {_ms(lat.latencies, 0.5)} |"
-        f" {_ms(lat.latencies, 0.99)} | {all_share:.1f}% |"
-    )
+    print(row("whole: due → answered", lat.latencies))
 
 
 def print_disk(probe: DiskProbe, lat: Tally, seconds: float) -> None:
@@ -1129,8 +1126,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         probe = DiskProbe(workdir) if not args.database else nullcontext()
         with _measured(service) as usage, probe:
             results["latency"], results["per_minute"] = await loop_task
-        in_app = await asyncio.to_thread(web_request_buckets, service) - in_app
-        results["in_app"] = in_app
+        results["in_app"] = await asyncio.to_thread(web_request_buckets, service) - in_app
         results["latency_usage"] = usage
         results["disk"] = probe
         results["service_mb"] = service.peak_mb()
