@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity (``eq=False``): each metric is declared once, here,
+# and an update looks its series up by it (hashing the fields cost more than the update).
+@dataclass(frozen=True, eq=False)
 class Counter:
     """A count that only goes up (``minshi_<name>_total`` in Prometheus)."""
 
@@ -37,7 +39,7 @@ class Counter:
     labels: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Histogram:
     """A distribution of durations in seconds."""
 

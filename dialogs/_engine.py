@@ -163,19 +163,24 @@ class Engine:
         message waits (it reached another instance at the same moment), gets the turn in
         later transactions."""
         key = (msg.channel, msg.user_id)
-        inbound_id = await w.record_inbound(msg, now)
-        if inbound_id is None:
+        stored = await w.record_inbound_and_take(msg, now)  # taken: nothing of theirs waits
+        if stored is None:
             return _Arrival(None, duplicate=True)
+        inbound_id, taken = stored
         if not matched and self.flood.arrive(key):  # counted on the first try only
+            if taken:
+                await w.put_back_inbound(inbound_id)
             reply = _Replier(Destination(*key), inbound_id, now, inline)
             return _Arrival(inbound_id, await reply(w, [Outbound(self.services.texts("flood"))]))
         if key in self.flood.held or not await w.turn_is_free(*key):
             # Stored on its own: the turn waits (for slower messages, or for the
             # instance that holds it) in a transaction of its own.
+            if taken:
+                await w.put_back_inbound(inbound_id)
             return _Arrival(inbound_id, done=False)
         try:
             taken_id, sent = await self._turn(
-                w, inbound_id, msg, now, inline=inline, matched=matched
+                w, inbound_id, msg, now, inline=inline, matched=matched, taken=taken
             )
         except StorageUnavailable:
             raise  # nothing stored: the adapter asks the resident to send it again
@@ -272,14 +277,20 @@ class Engine:
         *,
         inline: bool,
         matched: dict[str, MatchResult] | None = None,
+        taken: bool = False,
     ) -> tuple[int | None, list[Sent]]:
         """The resident's oldest waiting message up to ``up_to``, processed: its id and
-        replies, or None when no message is waiting. With ``matched``, the turn may ask
-        for the FAQ's match first (``MatchFirst``)."""
-        taken = await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
-        if taken is None:
+        replies, or None when no message is waiting; ``taken``: ``up_to`` is that message,
+        taken when it was stored. With ``matched``, the turn may ask for the FAQ's match
+        first (``MatchFirst``)."""
+        found = (
+            (up_to, None)
+            if taken
+            else await w.take_next_inbound(msg.channel, msg.user_id, up_to, now)
+        )
+        if found is None:
             return None, []
-        inbound_id, earlier = taken
+        inbound_id, earlier = found
         if earlier is not None:  # an earlier message of the resident waited: it goes first
             msg = earlier
         loaded = await w.conversation(msg.channel, msg.user_id)

@@ -50,6 +50,17 @@ class TurnWrites(CaseWrites, Protocol):
         """Store a resident's message; None when this resident sent its id before."""
         ...
 
+    async def record_inbound_and_take(self, msg: Inbound, now: datetime) -> tuple[int, bool] | None:
+        """Store a resident's message and, when none of theirs waits unprocessed, take it
+        (mark it processed) at once: its id and whether it was taken; None when this
+        resident sent its id before. The caller then runs its turn in this transaction,
+        or gives it back (``put_back_inbound``)."""
+        ...
+
+    async def put_back_inbound(self, inbound_id: int) -> None:
+        """Mark a message taken by ``record_inbound_and_take`` unprocessed again."""
+        ...
+
     async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
         """Mark a message processed; False when it already was (processed elsewhere)."""
         ...

@@ -189,7 +189,7 @@ def _save(path: Path, data: bytes) -> None:
 
 def _json_body(raw: bytes) -> Any:
     try:
-        body = jsontext.loads(raw)
+        return jsontext.loads(raw)  # orjson refuses lone surrogates: its strings are UTF-8
     except ValueError:
         # The standard library also reads JSON that escapes a lone surrogate, which
         # orjson refuses: _require_utf8 then says what is wrong with it.
@@ -224,7 +224,7 @@ _MESSAGE_KINDS = ("text", "choice", "location", "photo", "voice", "start")
 
 
 def _parse_message(body: Any, user_id: str) -> Inbound:
-    """The resident's message; the body is parsed JSON already checked by ``_require_utf8``."""
+    """The resident's message; the body is parsed JSON whose strings are valid Unicode."""
     if not isinstance(body, dict):
         raise HTTPException(400, "body must be a JSON object")
     client_id = body.get("id")

@@ -14,9 +14,9 @@ import itertools
 import os
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.metrics import HTTP_SECONDS
@@ -72,9 +72,10 @@ class RequestContext:
             nonlocal status, stream
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                stream = headers.get("content-type", "").startswith("text/event-stream")
+                headers = message.get("headers", ())
+                stream = _is_event_stream(headers)
+                # A new list: the response's own stays as it was.
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
 
         try:
@@ -88,6 +89,14 @@ class RequestContext:
                     channel=channel_of(scope.get("path", "")),
                     status=f"{status // 100}xx",
                 )
+
+
+def _is_event_stream(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    # The raw header list as the response made it: one pass, no header object.
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.startswith(b"text/event-stream")
+    return False
 
 
 def _metrics(scope: Scope) -> Any:

@@ -156,6 +156,22 @@ class MemoryWrites(_Reads):
             self._t.inbound_keys[key] = row_id
         return row_id
 
+    async def record_inbound_and_take(self, msg: Inbound, now: datetime) -> tuple[int, bool] | None:
+        waiting = any(
+            row.processed_at is None
+            and (row.msg.channel, row.msg.user_id) == (msg.channel, msg.user_id)
+            for row in self._t.inbound.values()
+        )
+        row_id = await self.record_inbound(msg, now)
+        if row_id is None:
+            return None
+        if not waiting:
+            self._t.inbound[row_id].processed_at = now
+        return row_id, not waiting
+
+    async def put_back_inbound(self, inbound_id: int) -> None:
+        self._t.inbound[inbound_id].processed_at = None
+
     async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
         row = self._t.inbound[inbound_id]
         if row.processed_at is not None:

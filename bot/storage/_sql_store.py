@@ -121,23 +121,45 @@ class SqlWrites(_Reads):
         return await self._tx.fetchall(sql, params)
 
     async def record_inbound(self, msg: Inbound, now: datetime) -> int | None:
+        stored = await self._insert_inbound(msg, now, take=False)
+        return stored[0] if stored else None
+
+    async def record_inbound_and_take(self, msg: Inbound, now: datetime) -> tuple[int, bool] | None:
+        return await self._insert_inbound(msg, now, take=True)
+
+    async def _insert_inbound(
+        self, msg: Inbound, now: datetime, *, take: bool
+    ) -> tuple[int, bool] | None:
         # A resident's messages get their ids in the order they commit, so a turn that
         # sees one of them sees every earlier one too (ids come before the commit).
         await serialize(self._tx, "inbound", msg.channel, msg.user_id)
+        stamp = iso(now)
+        # Taken (stored processed) in the same statement when asked and none of the
+        # resident's messages waits: no UPDATE, no entry in the waiting index.
         row = await self._one(
-            "INSERT INTO inbound (channel, user_id, platform_msg_id, kind, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (channel, user_id, platform_msg_id) DO NOTHING RETURNING id",
+            "INSERT INTO inbound"
+            " (channel, user_id, platform_msg_id, kind, body, received_at, processed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? AND NOT EXISTS (SELECT 1 FROM inbound"
+            " WHERE channel = ? AND user_id = ? AND processed_at IS NULL) THEN ? END)"
+            " ON CONFLICT (channel, user_id, platform_msg_id) DO NOTHING"
+            " RETURNING id, processed_at IS NOT NULL AS taken",
             (
                 msg.channel,
                 msg.user_id,
                 msg.platform_msg_id,
                 msg.kind,
                 _json(msg.to_json()),
-                iso(now),
+                stamp,
+                take,
+                msg.channel,
+                msg.user_id,
+                stamp,
             ),
         )
-        return int(row["id"]) if row else None
+        return (int(row["id"]), bool(row["taken"])) if row else None
+
+    async def put_back_inbound(self, inbound_id: int) -> None:
+        await self._tx.execute("UPDATE inbound SET processed_at = NULL WHERE id = ?", (inbound_id,))
 
     async def take_inbound(self, inbound_id: int, now: datetime) -> bool:
         if self._tx.dialect.xact_lock:  # one turn at a time per resident across instances

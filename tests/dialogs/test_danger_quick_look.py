@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,17 @@ def test_no_class_when_a_match_needs_no_particular_character() -> None:
 def test_a_pattern_that_ignores_case_gets_a_class_that_does_too() -> None:
     chars = danger._must_contain(re.compile("sos|help", re.IGNORECASE))
     assert chars is not None and chars.search("SOS")
+
+
+def test_normalising_keeps_exactly_the_letters_and_digits_of_every_character() -> None:
+    """``_normalise`` keeps a character when Unicode calls it a letter or a digit
+    (category L* or N*), for each of the 1,114,112 code points."""
+    kept = danger._normalise("".join(map(chr, range(sys.maxunicode + 1))))
+    wanted = "".join(
+        ch
+        for ch in unicodedata.normalize(
+            "NFKC", "".join(map(chr, range(sys.maxunicode + 1)))
+        ).lower()
+        if unicodedata.category(ch)[0] in "LN"
+    )
+    assert kept == wanted

@@ -96,6 +96,26 @@ async def test_stored_replies_come_back_for_a_retried_message(store: Any) -> Non
     assert await store.unprocessed_inbound() == []
 
 
+async def test_a_message_is_taken_as_it_is_stored_unless_an_earlier_one_waits(
+    store: Any,
+) -> None:
+    async with store.transaction() as w:
+        first = await w.record_inbound_and_take(
+            Inbound("web", "alice", "text", text="1", platform_msg_id="a1"), NOW
+        )
+        assert first is not None and first[1]  # nothing of alice's waited: taken
+        waiting = await w.record_inbound(Inbound("web", "alice", "text", text="2"), NOW)
+        second = await w.record_inbound_and_take(Inbound("web", "alice", "text", text="3"), NOW)
+        assert second is not None and not second[1]  # "2" waits: its turn comes first
+        bob = await w.record_inbound_and_take(Inbound("web", "bob", "text", text="4"), NOW)
+        assert bob is not None and bob[1]  # alice's waiting message is not bob's
+        await w.put_back_inbound(bob[0])  # e.g. bob sent too fast: his turn waits
+        repeat = Inbound("web", "alice", "text", text="1", platform_msg_id="a1")
+        assert await w.record_inbound_and_take(repeat, NOW) is None
+    pending = await store.unprocessed_inbound()
+    assert [i for i, _ in pending] == [waiting, second[0], bob[0]]
+
+
 async def test_unprocessed_messages_are_listed_oldest_first(store: Any) -> None:
     async with store.transaction() as w:
         first = await w.record_inbound(Inbound("web", "a", "text", text="1"), NOW)
