@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
+from starlette.types import Receive, Scope, Send
 
 from common.delivery import DeliveryWorker
 from common.jobs import JobRunner, LocalJobs, heartbeat
@@ -143,6 +144,62 @@ async def _alerts(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _ALERT_SECONDS)
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _App(Starlette):
+    """Starlette, with the residents' own routes taken straight to their endpoints.
+
+    Every resident message is a request to a channel's fixed path (``POST
+    /api/chat/messages`` …). Starlette sends each request through its error
+    middleware, its exception middleware, a search of the route list and two
+    more wrappers, each a Python call or two and a send wrapper: a tenth of what
+    the event loop spends on a message outside its turn (benchmarks/README.md).
+    Requests for a channel route without path parameters go to the endpoint
+    directly, inside the same request context (id, timing); what they raise is
+    answered by the app's own exception handlers, as Starlette would. Everything
+    else (the console, pages, health, wrong methods) goes through Starlette.
+    """
+
+    def __init__(self, *, direct: dict[tuple[str, str], Endpoint], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._direct = direct
+        self._direct_app = RequestContext(self._call_direct)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            endpoint = self._direct.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["app"] = self
+                scope["endpoint"] = endpoint
+                await self._direct_app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _call_direct(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await scope["endpoint"](request)
+        except Exception as exc:
+            handlers = self.exception_handlers
+            handled = next(cls for cls in type(exc).__mro__ if cls in handlers)
+            await (await handlers[handled](request, exc))(scope, receive, send)
+            if handled is Exception:  # a bug: the server logs it, as after Starlette's 500
+                raise
+            return
+        await response(scope, receive, send)
+
+
+def _direct_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], Endpoint]:
+    """(method, path) -> endpoint of the routes that have no path parameters."""
+    return {
+        (method, route.path): route.endpoint
+        for route in routes
+        if isinstance(route, Route) and not route.param_convertors and route.methods
+        for method in route.methods
+    }
+
+
 def create_app(
     settings: Settings,
     runtime: Runtime | None = None,
@@ -212,9 +269,10 @@ def create_app(
     async def index(request: Request) -> Response:
         return RedirectResponse("/chat")
 
+    channel_routes = [route for channel in channels for route in channel.routes()]
     routes = [
         # Residents' messages first: a request tries the routes in order.
-        *(route for channel in channels for route in channel.routes()),
+        *channel_routes,
         Route("/", index),
         Route("/chat", chat_page),
         Route("/healthz", healthz),
@@ -222,7 +280,8 @@ def create_app(
         Route("/metrics", metrics),
         *console.routes(),
     ]
-    return Starlette(
+    return _App(
+        direct=_direct_routes(channel_routes),
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(RequestContext)],  # request ids, request timing

@@ -24,8 +24,6 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -72,22 +70,15 @@ class Engine:
         # A message stored this long ago and neither processed nor answered lost its
         # process (killed between storing and processing it): ``catch_up`` takes it over.
         self.stalled_after = timedelta(seconds=10)
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[tuple[str, str], _Queue] = {}
         self._commands = {
             name: {_plain(w) for w in services.texts.words(f"commands.{name}")}
             for name in _COMMANDS
         }
 
-    @asynccontextmanager
-    async def _conversation_lock(self, key: tuple[str, str]) -> AsyncIterator[None]:
+    def _conversation_lock(self, key: tuple[str, str]) -> _ResidentLock:
         """One message at a time per resident, in arrival order."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]
+        return _ResidentLock(self._locks, key)
 
     async def handle(self, msg: Inbound, *, inline: bool = True) -> list[Sent]:
         """Process one message; a repeated id returns the first replies.
@@ -428,6 +419,45 @@ class Engine:
             await self._goto(turn, await menu.open_menu_item(turn, f"menu:{command}"))
         else:
             await self._goto(turn, await STEPS[turn.state].handle(turn))
+
+
+class _Queue:
+    """A resident's lock and how many hold or await it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()  # fair: waiters get it in arrival order
+        self.users = 0
+
+
+class _ResidentLock:
+    """``async with``: the resident's turn. The lock is dropped once no one holds or
+    awaits it. A class, not a generator-based context manager: every message takes one."""
+
+    __slots__ = ("_key", "_locks", "_queue")
+
+    def __init__(self, locks: dict[tuple[str, str], _Queue], key: tuple[str, str]) -> None:
+        self._locks = locks
+        self._key = key
+        self._queue = locks.get(key) or locks.setdefault(key, _Queue())
+
+    async def __aenter__(self) -> None:
+        self._queue.users += 1
+        try:
+            await self._queue.lock.acquire()
+        except BaseException:  # cancelled while waiting
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._queue.lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._queue.users -= 1
+        if not self._queue.users and self._locks.get(self._key) is self._queue:
+            del self._locks[self._key]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import asyncpg
 
@@ -80,16 +78,32 @@ def unavailable_from(exc: BaseException) -> StorageUnavailable | None:
     return None
 
 
-@contextmanager
-def translated(
-    errors: tuple[type[BaseException], ...] = (sqlite3.Error,),
-) -> Iterator[None]:
-    """Re-raise storage problems of the block as ``StorageUnavailable``; ``errors`` are
-    the database's own exceptions to look at."""
-    try:
-        yield
-    except errors as exc:
+class _Translated:
+    """``with translated():`` — a class, not a generator-based context manager: every
+    message's transaction passes through one."""
+
+    __slots__ = ("_errors",)
+
+    def __init__(self, errors: tuple[type[BaseException], ...]) -> None:
+        self._errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None or not isinstance(exc, self._errors):
+            return
         unavailable = unavailable_from(exc)
-        if unavailable is None:
-            raise
-        raise unavailable from exc
+        if unavailable is not None:
+            raise unavailable from exc
+
+
+_SQLITE_ERRORS = _Translated((sqlite3.Error,))
+
+
+def translated(errors: tuple[type[BaseException], ...] | None = None) -> _Translated:
+    """Re-raise storage problems of the block as ``StorageUnavailable``; ``errors`` are
+    the database's own exceptions to look at (SQLite's by default)."""
+    return _SQLITE_ERRORS if errors is None else _Translated(errors)

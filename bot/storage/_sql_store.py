@@ -10,9 +10,10 @@ and the delivery worker wake up.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 from common import jsontext
@@ -369,6 +370,34 @@ class SqlWrites(_Reads):
         )
 
 
+class _WritesBlock:
+    """``SqlStore.transaction()``: the database's block, as ``SqlWrites``; once it is
+    committed, the topics it touched are announced. A class, not a generator-based
+    context manager: every message enters one."""
+
+    __slots__ = ("_block", "_on_commit", "_writes")
+
+    def __init__(
+        self, block: AbstractAsyncContextManager[SqlTransaction], on_commit: Topics | None
+    ) -> None:
+        self._block = block
+        self._on_commit = on_commit
+        self._writes: SqlWrites | None = None
+
+    async def __aenter__(self) -> SqlWrites:
+        self._writes = SqlWrites(await self._block.__aenter__())
+        return self._writes
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        swallowed = await self._block.__aexit__(kind, exc, tb)  # raises if not committed
+        writes, announce = self._writes, self._on_commit
+        if exc is None and writes is not None and writes.topics and announce is not None:
+            announce(writes.topics)
+        return swallowed
+
+
 class SqlStore(_Reads):
     """Reads, the door to ``SqlWrites``, and the outbox operations of the worker."""
 
@@ -382,13 +411,8 @@ class SqlStore(_Reads):
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await self.db.fetchall(sql, params)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlWrites]:
-        async with self.db.transaction() as tx:
-            writes = SqlWrites(tx)
-            yield writes
-        if writes.topics and self._on_commit is not None:
-            self._on_commit(writes.topics)
+    def transaction(self) -> _WritesBlock:
+        return _WritesBlock(self.db.transaction(), self._on_commit)
 
     # -- dialogs ------------------------------------------------------------
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,6 +76,55 @@ class _Batch:
         if error is not None:
             msg = f"the transaction was not committed: {error}"
             raise RuntimeError(msg) from error
+
+
+class _Block:
+    """One ``Database.transaction()``: a savepoint in the open batch, left only once the
+    batch is on disk. A class, not a generator-based context manager: every message
+    enters one, and the generator's machinery cost more than the savepoint."""
+
+    __slots__ = ("_batch", "_db")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._batch: _Batch | None = None
+
+    async def __aenter__(self) -> Transaction:
+        db = self._db
+        await db._lock.acquire()
+        try:
+            with translated():
+                self._batch = await db._begin()
+                db.conn.execute("SAVEPOINT block")
+        except BaseException:
+            self._leave()
+            raise
+        return Transaction(db.conn, db.dialect)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        db, batch = self._db, self._batch
+        assert batch is not None
+        try:
+            with translated():
+                if exc is not None:
+                    db._undo_block(batch, exc)
+                    if isinstance(exc, sqlite3.Error):  # one of the block's statements
+                        raise exc  # (a full disk and the like as StorageUnavailable)
+                    return  # the block's own exception goes on
+                try:
+                    db.conn.execute("RELEASE block")
+                except BaseException as failed:
+                    db._undo_block(batch, failed)
+                    raise
+        finally:
+            self._leave()
+        await batch.durable()
+
+    def _leave(self) -> None:
+        self._db._flush.set()  # commit soon, whatever happened (never leave it open)
+        self._db._lock.release()
 
 
 class Database:
@@ -155,26 +204,12 @@ class Database:
             raise RuntimeError(msg)
         return self._conn
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    def transaction(self) -> _Block:
         """Run a block of statements atomically; roll back on any exception.
 
         The block ends once it is durable (committed with the blocks around it).
         """
-        async with self._lock:
-            try:
-                batch = await self._begin()
-                with translated():
-                    self.conn.execute("SAVEPOINT block")
-                    try:
-                        yield Transaction(self.conn, self.dialect)
-                        self.conn.execute("RELEASE block")
-                    except BaseException as exc:
-                        self._undo_block(batch, exc)
-                        raise
-            finally:
-                self._flush.set()  # commit soon, whatever happened (never leave it open)
-        await batch.durable()
+        return _Block(self)
 
     def _undo_block(self, batch: _Batch, exc: BaseException) -> None:
         """Roll back one block; if SQLite rolled back everything, fail the whole batch."""

@@ -65,6 +65,13 @@ def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> N
                 made = client.get("/chat", headers={"X-Request-ID": "bad id; with spaces"})
                 new_id = made.headers["X-Request-ID"]
                 assert len(new_id) == 32 and " " not in new_id
+                token = client.post("/api/chat/session").json()["token"]
+                said = client.post(
+                    "/api/chat/messages",
+                    json={"text": f"我的电话{PHONE}"},
+                    headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-43"},
+                )
+                assert said.status_code == 200 and said.headers["X-Request-ID"] == "req-43"
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(30)
@@ -76,6 +83,8 @@ def test_minshi_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> N
     assert "138****5678" in access["message"] and PHONE not in access["message"]
     assert ID_NUMBER not in access["message"]
     assert any(line.get("request_id") == new_id for line in lines)
+    (message,) = [line for line in lines if line.get("request_id") == "req-43"]
+    assert "POST /api/chat/messages" in message["message"]
     assert any("schema version" in line["message"] for line in lines)  # start-up, no request
 
 
