@@ -91,8 +91,6 @@ class MaskingFilter(logging.Filter):
     """Logging filter that masks phone and ID numbers in every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_sensitive(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        # The message formatted once: the formatter takes it as it is (no arguments left).
+        record.msg, record.args = mask_sensitive(record.getMessage()), None
         return True

@@ -26,12 +26,19 @@ class Texts:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or DEFAULT_TEXTS_PATH
         self._data: dict[str, Any] = load_yaml(self.path)
+        self._found: dict[str, Any] = {}  # key -> its node, once looked up
         if self.path != DEFAULT_TEXTS_PATH:
             problems = _problems(str(self.path), self._data, _shipped(), "")
             if problems:
                 raise YamlSourceError(problems)
 
     def _lookup(self, key: str) -> Any:
+        found = self._found.get(key)  # a turn asks for a few texts, the same ones again
+        if found is None:
+            found = self._found[key] = self._walk(key)
+        return found
+
+    def _walk(self, key: str) -> Any:
         node: Any = self._data
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:

@@ -346,12 +346,14 @@ class Transaction:
         self._conn = conn
         self.dialect = dialect
 
+    # Statements are written with SQLite's own ``?`` placeholders: no translation here.
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._conn.execute(self.dialect.sql(sql), params)
+        self._conn.execute(sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        row: Row | None = self._conn.execute(self.dialect.sql(sql), params).fetchone()
+        row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(self._conn.execute(self.dialect.sql(sql), params).fetchall())
+        return list(self._conn.execute(sql, params).fetchall())
