@@ -13,6 +13,9 @@ need_debian_packages() {
   [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
   # nginx: tests/ops checks the example reverse-proxy site (deploy/nginx.conf) with nginx -t.
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # valgrind and a C compiler: benchmarks/instructions.py counts instructions a message.
+  command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo_cmd=""
   if [ "$(id -u)" != 0 ]; then
