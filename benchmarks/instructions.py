@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import io
 import os
 import re
 import signal
@@ -35,7 +34,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import AsyncExitStack, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +41,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from load import Client, Load, RawClient, Tally, _free_port  # noqa: E402  (beside this script)
-from paced import InProcess  # noqa: E402
+from paced import started_app  # noqa: E402
 
 _WARM_UP = 200
 _RESIDENTS = 20
@@ -100,18 +98,8 @@ def _service_env(folder: Path, match_process: bool) -> dict[str, str]:
 
 async def _counted_in_process(messages: int, marks: Path) -> None:
     """Runs under callgrind (``--in-process-child``)."""
-    from bot.app import create_app
-    from bot.config import Settings
-
     lib = ctypes.CDLL(str(marks))
-    app = create_app(Settings())
-    async with AsyncExitStack() as stack:
-        with redirect_stdout(io.StringIO()):  # the demo accounts' notice
-            state = await stack.enter_async_context(app.router.lifespan_context(app))
-        faq = state["runtime"].faq
-        while faq.match_process_pid is None and Settings().faq_match_process:
-            await asyncio.sleep(0.05)
-        client = InProcess(app, dict(state))
+    async with started_app() as client:
         await converse(client, _WARM_UP)
         lib.count_from_here()
         await converse(client, messages)

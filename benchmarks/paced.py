@@ -25,8 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from contextlib import AsyncExitStack, redirect_stdout
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,10 @@ async def _paced(load: Load, rate: float, seconds: float) -> dict[str, float]:
     }
 
 
-async def run(rate: float, seconds: float, folder: Path, seed: int) -> dict[str, float]:
-    os.environ["MINSHI_DATABASE_URL"] = f"sqlite:///{folder / 'paced.db'}"
-    os.environ["MINSHI_ATTACHMENTS_DIR"] = str(folder / "attachments")
+@asynccontextmanager
+async def started_app() -> AsyncIterator[InProcess]:
+    """The app (settings from the environment) with its lifespan running and the FAQ's
+    matching process up, and a client that calls it."""
     from bot.app import create_app
     from bot.config import Settings
 
@@ -133,7 +134,14 @@ async def run(rate: float, seconds: float, folder: Path, seed: int) -> dict[str,
         faq = state["runtime"].faq
         while faq.match_process_pid is None and Settings().faq_match_process:
             await asyncio.sleep(0.05)  # the FAQ's matching process is starting
-        load = Load(InProcess(app, dict(state)), seed)
+        yield InProcess(app, dict(state))
+
+
+async def run(rate: float, seconds: float, folder: Path, seed: int) -> dict[str, float]:
+    os.environ["MINSHI_DATABASE_URL"] = f"sqlite:///{folder / 'paced.db'}"
+    os.environ["MINSHI_ATTACHMENTS_DIR"] = str(folder / "attachments")
+    async with started_app() as client:
+        load = Load(client, seed)
         await _paced(load, rate, min(2.0, seconds))  # warm: FAQ, caches
         return await _paced(load, rate, seconds)
 

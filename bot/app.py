@@ -153,8 +153,8 @@ class _App(Starlette):
     Every resident message is a request to a channel's fixed path (``POST
     /api/chat/messages`` …). Starlette sends each request through its error
     middleware, its exception middleware, a search of the route list and two
-    more wrappers, each a Python call or two and a send wrapper: a tenth of what
-    the event loop spends on a message outside its turn (benchmarks/README.md).
+    more wrappers, each a Python call or two and a send wrapper: about 3% of a
+    message's instructions (benchmarks/README.md).
     Requests for a channel route without path parameters go to the endpoint
     directly, inside the same request context (id, timing); what they raise is
     answered by the app's own exception handlers, as Starlette would. Everything
