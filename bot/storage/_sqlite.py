@@ -93,8 +93,8 @@ class _Block:
         db = self._db
         await db._lock.acquire()
         try:
+            self._batch = await db._begin()  # translates what it raises itself
             with translated():
-                self._batch = await db._begin()
                 db.conn.execute("SAVEPOINT block")
         except BaseException:
             self._leave()
