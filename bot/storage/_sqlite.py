@@ -55,22 +55,35 @@ _COMMIT_SPACING = 0.005
 class _Batch:
     """One SQL transaction and the blocks that ran in it, waiting until it is on disk."""
 
+    __slots__ = ("_error", "_settled", "_waiters")
+
     def __init__(self) -> None:
-        self._done: asyncio.Future[BaseException | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self._settled = False
+        self._error: BaseException | None = None
+        # A future for each block that waits: one block's cancellation is not all's
+        # (and cheaper than shielding one shared future for each of them).
+        self._waiters: list[asyncio.Future[None]] = []
 
     def settle(self, error: BaseException | None) -> None:
-        if not self._done.done():
-            self._done.set_result(error)
+        if self._settled:
+            return
+        self._settled, self._error = True, error
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
 
     @property
     def settled_already(self) -> bool:
-        return self._done.done()
+        return self._settled
 
     async def durable(self) -> None:
         """Return once the batch is on disk; raise what made it fail."""
-        error = await asyncio.shield(self._done)  # one caller's cancellation is not all's
+        if not self._settled:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+        error = self._error
         if isinstance(error, StorageUnavailable):
             raise StorageUnavailable(error.problem, error.detail) from error
         if error is not None:

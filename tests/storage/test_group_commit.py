@@ -110,6 +110,32 @@ async def test_a_constraint_error_leaves_the_other_blocks_of_the_batch_intact(
     assert _committed(db.path) == {1, 2}
 
 
+async def test_a_caller_gone_while_its_batch_is_flushed_leaves_the_others_waiting(
+    db: Database,
+) -> None:
+    """A request cancelled (its client went away) while its block waits for the disk:
+    its writes stay in the batch, and the other blocks of that batch still end durable."""
+    written = asyncio.Event()
+
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+            if n == 0:
+                written.set()
+
+    gone = asyncio.create_task(write(0))
+    others = [asyncio.create_task(write(n)) for n in range(1, 4)]
+    await written.wait()
+    for _ in range(3):  # the block ends and waits for its batch's fsync
+        await asyncio.sleep(0)
+    assert not gone.done()
+    gone.cancel()
+    await asyncio.gather(*others)
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert _committed(db.path) == {0, 1, 2, 3}
+
+
 async def test_a_read_outside_a_block_returns_only_what_is_durable(db: Database) -> None:
     async def write() -> None:
         async with db.transaction() as tx:
