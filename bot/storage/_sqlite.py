@@ -55,9 +55,11 @@ _COMMIT_SPACING = 0.005
 class _Batch:
     """One SQL transaction and the blocks that ran in it, waiting until it is on disk."""
 
-    __slots__ = ("_error", "_settled", "_waiters")
+    __slots__ = ("_error", "_loop", "_settled", "_waiters")
 
     def __init__(self) -> None:
+        # Looked up once: on Python 3.11 every look-up of the running loop is a getpid().
+        self._loop = asyncio.get_running_loop()
         self._settled = False
         self._error: BaseException | None = None
         # A future for each block that waits: one block's cancellation is not all's
@@ -80,7 +82,7 @@ class _Batch:
     async def durable(self) -> None:
         """Return once the batch is on disk; raise what made it fail."""
         if not self._settled:
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = self._loop.create_future()
             self._waiters.append(waiter)
             await waiter
         error = self._error
