@@ -727,20 +727,24 @@ async def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
-_BUCKET = re.compile(
+# The web chat's requests (any instance, any status) and the event loop's lag.
+_WEB_BUCKETS = re.compile(
     r'^minshi_http_request_seconds_bucket\{(?=[^}]*channel="web")[^}]*le="([^"]+)"[^}]*\} (\S+)$',
     re.M,
 )
+_LAG_BUCKETS = re.compile(r'^minshi_event_loop_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M)
 
 
-def web_request_buckets(service: Service) -> Counter[float]:
-    """The services' ``http_request_seconds`` histogram for the web chat: how many
-    requests took at most each bucket's seconds inside the app (from the first
-    middleware to the response sent), summed over instances and statuses. Empty
-    when ``/metrics`` cannot be read (the split is then left out)."""
+def service_buckets(service: Service) -> tuple[Counter[float], Counter[float]]:
+    """Two of the services' histograms, summed over instances: ``http_request_seconds``
+    for the web chat (how many requests took at most each bucket's seconds inside the
+    app, from the first middleware to the response sent) and ``event_loop_lag_seconds``
+    (how late the event loop's timers fired). Empty when ``/metrics`` cannot be read
+    (the split is then left out)."""
     token = service.env.get("MINSHI_METRICS_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    counts: Counter[float] = Counter()
+    web: Counter[float] = Counter()
+    lag: Counter[float] = Counter()
     for port in service.ports:
         scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
         try:
@@ -748,10 +752,11 @@ def web_request_buckets(service: Service) -> Counter[float]:
                 text = answer.read().decode()
         except OSError as exc:
             print(f"(the split leaves out the service's own time: /metrics: {exc})")
-            return Counter()
-        for le, count in _BUCKET.findall(text):
-            counts[float(le)] += float(count)
-    return counts
+            return Counter(), Counter()
+        for counts, pattern in ((web, _WEB_BUCKETS), (lag, _LAG_BUCKETS)):
+            for le, count in pattern.findall(text):
+                counts[float(le)] += float(count)
+    return web, lag
 
 
 async def _typical_sizes(url: str) -> tuple[int, int, int]:
@@ -923,25 +928,36 @@ def _bucket_ms(buckets: Counter[float], q: float) -> str:
     return "-"
 
 
-def print_breakdown(lat: Tally, in_app: Counter[float]) -> None:
+def print_breakdown(lat: Tally, in_app: Counter[float], loop_lag: Counter[float]) -> None:
     """Where a message's latency went: the generator late in sending it, the
-    service's app answering it, and everything in between (the sockets, the
-    service's event loop before it reads the request, the generator reading
-    the reply) in the whole due-to-answered time."""
+    service's event loop late in taking up what arrived (its timers' lateness),
+    the service's app answering it, and everything in between (the sockets, the
+    generator reading the reply) in the whole due-to-answered time."""
 
     def row(part: str, times: list[float]) -> str:
         within = sum(t <= 0.05 for t in times) / max(len(times), 1) * 100
         return f"| {part} | {_ms(times, 0.5)} | {_ms(times, 0.99)} | {within:.1f}% |"
 
+    def buckets_row(part: str, buckets: Counter[float]) -> str:
+        total = buckets.get(float("inf"), 0)
+        within = buckets.get(0.05, 0) / total * 100
+        return (
+            f"| {part.format(total=total)} | {_bucket_ms(buckets, 0.5)}"
+            f" | {_bucket_ms(buckets, 0.99)} | {within:.1f}% |"
+        )
+
     print("\n| part of the latency | p50 ms | p99 ms | within 50 ms |")
     print("|---|---|---|---|")
     print(row("generator: due → sent", lat.late))
-    total = in_app.get(float("inf"), 0)
-    if total:
-        within = in_app.get(0.05, 0) / total * 100
+    if loop_lag.get(float("inf"), 0):
         print(
-            f"| service: inside the app ({total:.0f} web requests, histogram buckets)"
-            f" | {_bucket_ms(in_app, 0.5)} | {_bucket_ms(in_app, 0.99)} | {within:.1f}% |"
+            buckets_row("service: event loop lag ({total:.0f} looks, histogram buckets)", loop_lag)
+        )
+    if in_app.get(float("inf"), 0):
+        print(
+            buckets_row(
+                "service: inside the app ({total:.0f} web requests, histogram buckets)", in_app
+            )
         )
     print(row("whole: due → answered", lat.latencies))
 
@@ -1004,7 +1020,7 @@ def print_report(
         f"\nMost messages one resident sent within a minute: {results['per_minute']}"
         f" (flood limit {FLOOD_LIMIT})."
     )
-    print_breakdown(lat, results["in_app"])
+    print_breakdown(lat, results["in_app"], results["loop_lag"])
     if isinstance(results["disk"], DiskProbe):
         print_disk(results["disk"], lat, args.duration)
 
@@ -1119,14 +1135,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         # At the end kill -9 while messages are in flight.
         ready = [load.resident() for _ in range(args.residents)]
         await load.open_loop(args.rate, args.warm_up, ready, args.in_flight)
-        in_app = await asyncio.to_thread(web_request_buckets, service)
+        in_app, lag = await asyncio.to_thread(service_buckets, service)
         loop_task = asyncio.create_task(
             load.open_loop(args.rate, args.duration, ready, args.in_flight)
         )
         probe = DiskProbe(workdir) if not args.database else nullcontext()
         with _measured(service) as usage, probe:
             results["latency"], results["per_minute"] = await loop_task
-        results["in_app"] = await asyncio.to_thread(web_request_buckets, service) - in_app
+        in_app_after, lag_after = await asyncio.to_thread(service_buckets, service)
+        results["in_app"], results["loop_lag"] = in_app_after - in_app, lag_after - lag
         results["latency_usage"] = usage
         results["disk"] = probe
         results["service_mb"] = service.peak_mb()

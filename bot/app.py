@@ -35,6 +35,7 @@ from .config import Settings
 from .console import Console
 from .console.alerts import send_alerts
 from .ops.health import Readiness, healthz, metrics, readyz
+from .ops.loop_lag import watch_loop_lag
 from .ops.requests import RequestContext
 from .ops.retention import retention_job
 from .runtime import Runtime, open_runtime, runtime_of
@@ -243,6 +244,7 @@ def create_app(
                 jobs = LocalJobs()
                 jobs.add("delivery", worker.run)
                 jobs.add("dialog-backlog", partial(_catch_up, rt))
+                jobs.add("event-loop-lag", partial(watch_loop_lag, rt.metrics))
                 await jobs.start()
                 stack.push_async_callback(jobs.stop)
                 once = rt.single_instance_jobs()

@@ -17,6 +17,7 @@ __all__ = [
     "ESCALATIONS",
     "FAQ_DECISIONS",
     "HTTP_SECONDS",
+    "LOOP_LAG",
     "MESSAGES_IN",
     "MESSAGES_OUT",
     "NO_METRICS",
@@ -80,6 +81,13 @@ HTTP_SECONDS = Histogram(
     "http_request_seconds",
     "Time to answer an HTTP request (event streams excluded)",
     ("channel", "status"),
+)
+
+LOOP_LAG = Histogram(
+    "event_loop_lag_seconds",
+    "How late a timer of the event loop fired: how long a request arriving then waits"
+    " before the service can start on it",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
 

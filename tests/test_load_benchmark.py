@@ -42,3 +42,8 @@ def test_a_short_load_run_prints_its_tables_and_verifies_the_database() -> None:
     in_app = re.search(r"inside the app \((\d+) web requests", out)
     assert answered and in_app, out
     assert int(in_app.group(1)) >= int(answered.group(1)) > 0, out
+    # The event loop's lag in the same phase: ten looks a second (a few may be pending).
+    looks = re.search(r"event loop lag \((\d+) looks", out)
+    seconds = re.search(r"Latency at load: .*, (\d+) s", out)
+    assert looks and seconds, out
+    assert int(looks.group(1)) >= 5 * int(seconds.group(1)), out

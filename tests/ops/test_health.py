@@ -16,7 +16,7 @@ from common.jobs import LocalJobs, heartbeat
 from handoff import CaseService
 from tests.support import Clock, Service, run_service
 
-JOBS = {"delivery", "dialog-backlog", "deadlines", "mediator-alerts"}
+JOBS = {"delivery", "dialog-backlog", "event-loop-lag", "deadlines", "mediator-alerts"}
 
 
 async def health(service: Service) -> tuple[int, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.channels import ChannelAdapter
 from bot.channels.web import WebChannel
 from bot.config import Settings
+from bot.ops.loop_lag import INTERVAL
 from common.messages import Outbound
 from common.outbox import DeliveryResult, Destination, OutboxEntry, RetryLater
 from handoff import CaseStatus
@@ -107,3 +109,23 @@ async def test_without_a_token_only_this_machine_may_scrape(service: Service) ->
         outside = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
         assert outside.status_code == 403
     await scrape(service)
+
+
+async def test_a_busy_event_loop_shows_in_its_lag(settings: Settings, clock: Clock) -> None:
+    """While the loop is held (here for 0.3 s: a slow request, a long collection), what
+    arrives waits: the lag histogram holds a look that late, and none before."""
+    async with run_service(settings, clock) as svc:
+        await asyncio.sleep(3 * INTERVAL)  # a few looks of an idle loop
+        before = await scrape(svc)
+        assert value(before, "minshi_event_loop_lag_seconds_count") >= 1
+        assert value(before, "minshi_event_loop_lag_seconds_bucket", le="0.05") == value(
+            before, "minshi_event_loop_lag_seconds_count"
+        )
+        time.sleep(0.3)  # the loop does nothing else meanwhile
+        await asyncio.sleep(2 * INTERVAL)
+        after = await scrape(svc)
+    late = value(after, "minshi_event_loop_lag_seconds_count") - value(
+        after, "minshi_event_loop_lag_seconds_bucket", le="0.1"
+    )
+    assert late >= 1
+    assert value(after, "minshi_event_loop_lag_seconds_sum") >= 0.2
