@@ -10,18 +10,19 @@ a crash or a power loss. A block that raises is rolled back alone, to its
 savepoint; when SQLite itself rolls back the whole transaction (a full
 disk), every block in it fails as if its own commit had.
 
-On disk, with synchronous=FULL (the default): the WAL file is fsynced on a
-thread of its own after each COMMIT, and the batch's blocks end when that
+On disk, with synchronous=FULL (the default): the WAL file is fsynced by a
+process of its own after each COMMIT, and the batch's blocks end when that
 fsync returns (``_sqlite_wal.py``). SQLite's own FULL would fsync inside the
 COMMIT, holding the connection — and every turn queued for it — for the
 whole flush; here the next batch runs while the previous one is flushed.
 
 Statements inside a block run on the event loop's thread: they are short,
 indexed reads and writes, and handing each to a thread and back costs more
-than running it (and under load waits for the GIL). What may take long —
-BEGIN (another process may hold the write lock), COMMIT (it may fsync) and
-reads outside a block (the console's scans) — runs on the database's own
-thread.
+than running it (and under load waits for the GIL). So do COMMITs: they
+only write the batch's pages into the WAL. What may take long — BEGIN
+(another process may hold the write lock), the COMMIT that starts the WAL
+over (it syncs the new header) and reads outside a block (the console's
+scans) — runs on the database's own thread.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ class Database:
         # synchronous=FULL: committed batches wait for the WAL's fsync (_sqlite_wal.py).
         self._wal = WalSync(self.path) if synchronous == "FULL" else None
         self._unsynced: _Batch | None = None  # the latest batch committed, maybe not on disk
+        self._wal_starts_over = False  # the WAL was copied back: the next COMMIT restarts it
 
     async def open(self) -> None:
         if self.path.parent and not self.path.parent.exists():
@@ -294,9 +296,16 @@ class Database:
             return
         try:
             with translated():
-                # On the thread: even without waiting for the WAL's fsync, the first
-                # COMMIT after the WAL started over writes and syncs its header.
-                await self._blocking(self.conn.execute, "COMMIT")
+                if self._wal is not None and not self._wal_starts_over:
+                    # In place: with the WAL fsynced apart, a COMMIT only writes the
+                    # batch's pages into the WAL, and a trip to the thread and back, the
+                    # GIL waited for each way on a busy loop, cost more (benchmarks/README.md).
+                    self.conn.execute("COMMIT")
+                else:
+                    # On the thread: without the WAL SQLite syncs in the COMMIT, and the
+                    # first COMMIT into a WAL starting over writes and syncs its header.
+                    self._wal_starts_over = False
+                    await self._blocking(self.conn.execute, "COMMIT")
         except Exception as exc:
             if self.conn.in_transaction:
                 with suppress(sqlite3.Error):
@@ -312,6 +321,7 @@ class Database:
             self._wal.restart_due = False
             with suppress(sqlite3.Error):  # a full disk: the next COMMIT says so
                 await self._blocking(self._read_all, "PRAGMA wal_checkpoint(PASSIVE)")
+            self._wal_starts_over = True
 
     def _read_all(self, sql: str) -> list[Row]:
         """``sql``'s rows; a statement left unfinished would stop the next SAVEPOINT."""

@@ -9,9 +9,10 @@ for) and without automatic checkpoints, and two threads of this module do
 the waiting:
 
 - ``WalSync.after_commit`` hands a committed batch over; the WAL file is
-  fsynced on a thread of its own and the batch is settled (its blocks end)
-  when an fsync that started after its COMMIT returns. The batches committed
-  during one fsync share the next.
+  fsynced by a small process of its own (``_fsync_process.py``: no thread
+  waiting for the GIL on a busy loop) and the batch is settled (its blocks
+  end) when an fsync that started after its COMMIT returns. The batches
+  committed during one fsync share the next.
 - Every so often the pages in the WAL are copied back into the database file
   by a PASSIVE checkpoint on a connection and thread of its own, which never
   blocks the writer. SQLite starts the WAL over only when a checkpoint has
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Protocol
 
 from common.unavailable import StorageProblem, StorageUnavailable
+
+from ._fsync_process import FsyncProcess
 
 __all__ = ["WalSync"]
 
@@ -61,7 +64,10 @@ class WalSync:
         self._idle = asyncio.Event()  # every batch handed over is settled
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._fd: int | None = None
+        self._fd: int | None = None  # the WAL, for fsyncs on the thread
+        self._process: FsyncProcess | None = None
+        self._thread_only = False  # the fsync process could not start
+        self._starting: asyncio.Task[None] | None = None
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed_at = time.monotonic()
@@ -69,6 +75,8 @@ class WalSync:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
+        # Started meanwhile, so that the first commit seldom waits for it.
+        self._starting = asyncio.create_task(self._start_process())
 
     def after_commit(self, batch: Settles) -> None:
         """``batch`` committed: settle it once the WAL is on disk."""
@@ -90,6 +98,12 @@ class WalSync:
         if self._checkpoint is not None:
             with suppress(Exception):
                 await self._checkpoint
+        if self._starting is not None:
+            await self._starting
+            self._starting = None
+        if self._process is not None:
+            await self._process.stop()
+            self._process = None
         self._sync_thread.shutdown()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._checkpoint_thread, self._close_checkpointer)
@@ -105,7 +119,7 @@ class WalSync:
             self._wanted.clear()
             batches, self._committed = self._committed, []
             try:
-                await loop.run_in_executor(self._sync_thread, self._fsync)
+                await self._sync(loop)
             except OSError as exc:  # the disk failed: these blocks are not known to be safe
                 detail = f"fsync of {self._path.name}: {exc}"
                 error: BaseException | None = StorageUnavailable(StorageProblem.IO, detail)
@@ -116,6 +130,35 @@ class WalSync:
             if not self._committed:
                 self._idle.set()
             self._maybe_checkpoint(loop)
+
+    async def _sync(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The WAL's fdatasync, in the fsync process; on a thread when that process cannot
+        start, or just ended (whether it synced is then unknown; a new one is started
+        for the next fsync)."""
+        if self._starting is not None:
+            await self._starting
+            self._starting = None
+        if self._process is None and not self._thread_only:
+            await self._start_process()
+        if self._process is not None:
+            try:
+                await self._process.sync()
+                return
+            except ConnectionError:
+                log.warning("the fsync process of %s ended; starting another", self._path.name)
+                await self._process.stop()
+                self._process = None
+        await loop.run_in_executor(self._sync_thread, self._fsync)
+
+    async def _start_process(self) -> None:
+        process = FsyncProcess(self._path)
+        try:
+            await process.start()
+        except OSError as exc:
+            log.warning("no fsync process (%s): the WAL is fsynced on a thread", exc)
+            self._thread_only = True
+        else:
+            self._process = process
 
     def _fsync(self) -> None:
         if self._fd is not None and os.fstat(self._fd).st_ino != os.stat(self._path).st_ino:

@@ -56,10 +56,20 @@ async def _ignoring_sigterm(pid: int, timeout: float = 60) -> None:
             await asyncio.sleep(0.05)
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 async def _matching_child(service: ServiceProcess, timeout: float = 60) -> int:
+    """The FAQ's matching process (the WAL's fsync process is a child too)."""
     assert service.proc is not None
     async with asyncio.timeout(timeout):
-        while not (children := _children(service.proc.pid)):
+        while not (
+            children := [c for c in _children(service.proc.pid) if "_match_process" in _cmdline(c)]
+        ):
             await asyncio.sleep(0.1)
     (child,) = children
     return child
@@ -88,15 +98,20 @@ async def test_questions_are_answered_and_the_child_ends_with_the_service(
                 await resident.say(QUESTION)
                 assert resident.text.startswith(f"【{best.question}】"), resident.text
             await _ignoring_sigterm(child)
+            assert service.proc is not None
+            children = _children(service.proc.pid)  # the WAL's fsync process too
+            assert len(children) == 2, [_cmdline(c) for c in children]
         finally:
             if ending == "stop":  # systemd's stop: SIGTERM to every process of the unit
                 assert service.proc is not None
-                os.kill(child, signal.SIGTERM)
+                for each in _children(service.proc.pid):
+                    os.kill(each, signal.SIGTERM)
                 service.proc.send_signal(signal.SIGTERM)
                 service.proc.wait(15)
             else:
                 service.kill()
-        await _eventually_gone(child)
+        for each in children:
+            await _eventually_gone(each)
     log = service.log.read_text()
     assert "Traceback" not in log
     assert "starting another" not in log  # the child outlived the SIGTERM, as it should

@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
@@ -217,22 +216,23 @@ async def test_a_block_ends_only_after_the_wal_is_fsynced_after_its_commit(
     """The COMMIT does not wait for the disk; the block does: until an fsync of the WAL
     that began after its COMMIT has returned (slowed down here, to overlap with writes)."""
     events: list[str] = []
-    fsync = WalSync._fsync
+    sync = WalSync._sync
 
-    def slow_fsync(self: WalSync) -> None:
+    async def slow_sync(self: WalSync, loop: asyncio.AbstractEventLoop) -> None:
         events.append("fsync begins")
-        time.sleep(0.02)
-        fsync(self)
+        await asyncio.sleep(0.02)
+        await sync(self, loop)
         events.append("fsync returned")
 
-    monkeypatch.setattr(WalSync, "_fsync", slow_fsync)
     async with Database(tmp_path / "f.db") as db:
+        async with db.transaction() as tx:  # the first fsync also waits for the fsync process
+            await tx.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+        monkeypatch.setattr(WalSync, "_sync", slow_sync)
         db.conn.set_trace_callback(lambda sql: events.append(sql) if sql == "COMMIT" else None)
 
         async def write(n: int) -> None:
             await asyncio.sleep(0.005 * n)  # spread over several fsyncs
             async with db.transaction() as tx:
-                await tx.execute("CREATE TABLE IF NOT EXISTS notes (n INTEGER PRIMARY KEY)")
                 await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
                 events.append(f"block {n} written")
             events.append(f"block {n} ended")
@@ -274,15 +274,15 @@ async def test_a_failed_fsync_fails_the_blocks_waiting_for_it_and_the_next_one_w
     """A disk error while the WAL is flushed: the writes waiting for it are not known to
     be safe, so their blocks raise StorageUnavailable (the resident is asked to send
     again); reads and the next writes work as soon as the disk does."""
-    fsync = WalSync._fsync
+    sync = WalSync._sync
     failing = True
 
-    def eio_once(self: WalSync) -> None:
+    async def eio_once(self: WalSync, loop: asyncio.AbstractEventLoop) -> None:
         if failing:
             raise OSError(errno.EIO, "Input/output error")
-        fsync(self)
+        await sync(self, loop)
 
-    monkeypatch.setattr(WalSync, "_fsync", eio_once)
+    monkeypatch.setattr(WalSync, "_sync", eio_once)
     async with Database(tmp_path / "e.db") as db:
         with pytest.raises(StorageUnavailable) as raised:
             async with db.transaction() as tx:
