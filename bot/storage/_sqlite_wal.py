@@ -5,8 +5,8 @@ automatic checkpoint — two more fsyncs and a copy of every changed page —
 runs inside the COMMIT that fills the WAL. Either holds the one connection,
 and every turn queued behind it, for the whole flush. Here the connection
 commits with synchronous=NORMAL (the WAL's writes are ordered, never waited
-for) and without automatic checkpoints, and two threads of this module do
-the waiting:
+for) and without automatic checkpoints, and this module does the waiting
+beside it:
 
 - ``WalSync.after_commit`` hands a committed batch over; the WAL file is
   fsynced by a small process of its own (``_fsync_process.py``: no thread
