@@ -9,41 +9,23 @@ for: the loop writes one byte into its pipe and reads its answer when the
 data is on disk. ``fdatasync`` flushes the file's data whichever process
 wrote it.
 
-The child runs a few lines of plain Python (no imports of the service), ends
-when its pipe closes (the service stopped or died), and ignores Ctrl+C and
-SIGTERM so that a stopping service's last fsyncs still happen.
+The child runs ``_fsync_child.py`` as a script: a few lines of plain Python,
+no imports of the service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import struct
 import sys
 from contextlib import suppress
 from pathlib import Path
 
+from ._fsync_child import ANSWER
+
 __all__ = ["FsyncProcess"]
 
-_ANSWER = struct.Struct(">i")  # 0 when the data is on disk, else the errno
-_CHILD = """
-import os, signal, struct, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-path, fd = sys.argv[1], None
-while os.read(0, 1):
-    try:
-        if fd is not None and os.fstat(fd).st_ino != os.stat(path).st_ino:
-            os.close(fd)  # not the file any more (SQLite made a new WAL)
-            fd = None
-        if fd is None:
-            fd = os.open(path, os.O_RDONLY)
-        os.fdatasync(fd)
-        answer = 0
-    except OSError as exc:
-        answer = exc.errno or 5
-    os.write(1, struct.pack(">i", answer))
-"""
+_CHILD = str(Path(__file__).with_name("_fsync_child.py"))
 
 
 class FsyncProcess:
@@ -57,7 +39,6 @@ class FsyncProcess:
         self._child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",  # nothing of the environment or the current folder: it imports nothing
-            "-c",
             _CHILD,
             str(self.path),
             stdin=asyncio.subprocess.PIPE,
@@ -78,7 +59,7 @@ class FsyncProcess:
             raise ConnectionResetError("the fsync process is gone")
         child.stdin.write(b"s")
         try:
-            (error,) = _ANSWER.unpack(await child.stdout.readexactly(_ANSWER.size))
+            (error,) = ANSWER.unpack(await child.stdout.readexactly(ANSWER.size))
         except asyncio.IncompleteReadError as exc:
             raise ConnectionResetError("the fsync process ended") from exc
         if error:

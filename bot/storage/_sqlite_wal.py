@@ -35,6 +35,7 @@ from typing import Protocol
 
 from common.unavailable import StorageProblem, StorageUnavailable
 
+from ._fsync_child import fdatasync_path
 from ._fsync_process import FsyncProcess
 
 __all__ = ["WalSync"]
@@ -161,12 +162,7 @@ class WalSync:
             self._process = process
 
     def _fsync(self) -> None:
-        if self._fd is not None and os.fstat(self._fd).st_ino != os.stat(self._path).st_ino:
-            os.close(self._fd)  # not the WAL any more (all connections had closed)
-            self._fd = None
-        if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDONLY)
-        os.fdatasync(self._fd)
+        self._fd = fdatasync_path(self._path, self._fd)
 
     def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
         running = self._checkpoint is not None and not self._checkpoint.done()
