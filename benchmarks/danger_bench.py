@@ -5,12 +5,15 @@ Run from the project root:
     .venv/bin/python benchmarks/danger_bench.py
     .venv/bin/python benchmarks/danger_bench.py --errors tune   # list the tune set's mistakes
 
-Data: benchmarks/data/danger-tune.jsonl and danger-heldout.jsonl, one
-{"text": ..., "kind": <kind> | null} a line; null marks a near miss (a past
-event, a figure of speech, a legal question about an old injury ...). The two
-halves are a random split of one labelled set, committed before the detector
-was written. The detector is tuned on the tune half only; the held-out half is
-the one to quote (targets: recall >= 0.98, false alarms <= 3%).
+Data: benchmarks/data/danger-*.jsonl, one {"text": ..., "kind": <kind> | null}
+a line; null marks a near miss (a past event, a figure of speech, a legal
+question about an old injury ...). tune and heldout are a random split of one
+labelled set, committed before the detector was written; the detector was
+tuned on the tune half. fresh and fresh-2 to fresh-4 were written later, each
+committed before the detector ran on it and scored once as it stood (the
+figures in the README), then looked at to improve the detector; a set no
+version has seen yet is the one to quote (targets: recall >= 0.98, false
+alarms <= 3%).
 
 "recall" counts a danger sentence as found when the detector reports any
 danger (the resident sees the emergency numbers); "kind" is the share found
@@ -33,7 +36,14 @@ sys.path.insert(0, str(ROOT))
 from dialogs.danger import DangerKind, detect  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
-FILES = {"tune": DATA / "danger-tune.jsonl", "heldout": DATA / "danger-heldout.jsonl"}
+FILES = {
+    "tune": DATA / "danger-tune.jsonl",
+    "heldout": DATA / "danger-heldout.jsonl",
+    "fresh": DATA / "danger-fresh.jsonl",
+    "fresh-2": DATA / "danger-fresh-2.jsonl",
+    "fresh-3": DATA / "danger-fresh-3.jsonl",
+    "fresh-4": DATA / "danger-fresh-4.jsonl",
+}
 
 
 @dataclass(frozen=True)
@@ -130,15 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sets = {name: load(path) for name, path in FILES.items()}
-    table("tune", sets["tune"])
-    held = table("held-out", sets["heldout"])
+    scores = {name: table(name, cases) for name, cases in sets.items()}
     everything = [c for cases in sets.values() for c in cases]
-    print(
-        f"\nheld-out: recall {held.recall:.3f} ({held.found}/{held.danger}), "
-        f"right kind {held.right_kind / held.danger:.3f}, "
-        f"false alarms {held.false_alarms:.1%} ({held.alarms}/{held.near})"
-        f"   [targets: recall >= 0.98, false alarms <= 3%]"
-    )
+    print("\n[targets: recall >= 0.98, false alarms <= 3%]")
+    for name, s in scores.items():
+        print(
+            f"{name}: recall {s.recall:.3f} ({s.found}/{s.danger}), "
+            f"right kind {s.right_kind / s.danger:.3f}, "
+            f"false alarms {s.false_alarms:.1%} ({s.alarms}/{s.near})"
+        )
     print(f"speed: {timing(everything):.0f} µs a message (mean over {len(everything)} sentences)")
     if args.errors:
         errors(sets[args.errors])
