@@ -209,6 +209,8 @@ def test_hazard_and_harm_far_apart_are_found(text: str, kind: DangerKind) -> Non
         "被人骗走了两万块",
         "被电信诈骗了怎么办",
         "水管爆了 地板泡了",
+        "喊破喉咙也没用 没人管我们的工资",
+        "他吓得脸都白了",
     ],
 )
 def test_hazard_words_without_harm_to_anyone_are_not_danger(text: str) -> None:
@@ -222,6 +224,9 @@ def test_hazard_words_without_harm_to_anyone_are_not_danger(text: str) -> None:
         ("孩子被一个女的领走了 找不到了", DangerKind.TRAPPED),
         ("我妈洗衣服的时候被洗衣机电了 手一直在抖", DangerKind.ELECTROCUTION),
         ("我老公又家暴了 孩子吓得直哭", DangerKind.VIOLENCE),
+        ("矿上塌方 压住了三个人", DangerKind.TRAPPED),
+        ("娃把爷爷的胃药吃了七八粒", DangerKind.POISONING),
+        ("隔壁院子里有个女的在喊救命", DangerKind.VIOLENCE),
     ],
 )
 def test_numbers_quantities_and_objects_in_between_do_not_hide_danger(
@@ -285,6 +290,7 @@ def test_evaluation_set_has_the_promised_shape() -> None:
         "danger-fresh-2.jsonl",
         "danger-fresh-3.jsonl",
         "danger-fresh-4.jsonl",
+        "danger-fresh-5.jsonl",
     ],
 )
 def test_evaluation_targets_are_met(name: str) -> None:
