@@ -291,6 +291,7 @@ def test_evaluation_set_has_the_promised_shape() -> None:
         "danger-fresh-3.jsonl",
         "danger-fresh-4.jsonl",
         "danger-fresh-5.jsonl",
+        "danger-fresh-6.jsonl",
     ],
 )
 def test_evaluation_targets_are_met(name: str) -> None:
