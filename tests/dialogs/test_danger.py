@@ -292,6 +292,7 @@ def test_evaluation_set_has_the_promised_shape() -> None:
         "danger-fresh-4.jsonl",
         "danger-fresh-5.jsonl",
         "danger-fresh-6.jsonl",
+        "danger-fresh-7.jsonl",
     ],
 )
 def test_evaluation_targets_are_met(name: str) -> None:
