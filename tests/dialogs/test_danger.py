@@ -211,6 +211,11 @@ def test_hazard_and_harm_far_apart_are_found(text: str, kind: DangerKind) -> Non
         "水管爆了 地板泡了",
         "喊破喉咙也没用 没人管我们的工资",
         "他吓得脸都白了",
+        "老板电话打不通 不知道怎么办",
+        "房东联系不上 押金不知道咋办",
+        "包工头手机关机了 一起来的工友也联系不上",
+        "养猪场臭得不行 熏得头疼",
+        "河里有人倒垃圾 水都臭了",
     ],
 )
 def test_hazard_words_without_harm_to_anyone_are_not_danger(text: str) -> None:
