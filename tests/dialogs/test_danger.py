@@ -298,6 +298,7 @@ def test_evaluation_set_has_the_promised_shape() -> None:
         "danger-fresh-5.jsonl",
         "danger-fresh-6.jsonl",
         "danger-fresh-7.jsonl",
+        "danger-fresh-8.jsonl",
     ],
 )
 def test_evaluation_targets_are_met(name: str) -> None:
