@@ -39,14 +39,11 @@ DATA = ROOT / "benchmarks" / "data"
 FILES = {
     "tune": DATA / "danger-tune.jsonl",
     "heldout": DATA / "danger-heldout.jsonl",
-    "fresh": DATA / "danger-fresh.jsonl",
-    "fresh-2": DATA / "danger-fresh-2.jsonl",
-    "fresh-3": DATA / "danger-fresh-3.jsonl",
-    "fresh-4": DATA / "danger-fresh-4.jsonl",
-    "fresh-5": DATA / "danger-fresh-5.jsonl",
-    "fresh-6": DATA / "danger-fresh-6.jsonl",
-    "fresh-7": DATA / "danger-fresh-7.jsonl",
-    "fresh-8": DATA / "danger-fresh-8.jsonl",
+    # fresh, fresh-2, fresh-3 ... in the order they were written
+    **{
+        path.stem.removeprefix("danger-"): path
+        for path in sorted(DATA.glob("danger-fresh*.jsonl"), key=lambda p: (len(p.name), p.name))
+    },
 }
 
 
